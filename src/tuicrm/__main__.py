@@ -1,0 +1,3 @@
+from tuicrm.cli import main
+
+main()

@@ -1,0 +1,252 @@
+"""Synthetic but realistic customers, deterministic for a seed.
+
+Names are built from parts (region or Latin prefix, a trade name, a trade and a legal
+form) through a bijective shuffle of the index, so a million names are unique without
+checking, and their pinyin comes from cached parts instead of a million pypinyin calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from collections.abc import Callable
+
+from tuicrm.core.store import Store, utc_now
+from tuicrm.core.text import normalize_name, pinyin_full, pinyin_initials
+
+REGIONS_2 = (
+    "北京 上海 广州 深圳 杭州 南京 苏州 成都 重庆 武汉 西安 长沙 郑州 济南 青岛 大连 沈阳 "
+    "天津 厦门 福州 合肥 南昌 昆明 贵阳 南宁 海口 兰州 银川 西宁 太原 佛山 宁波 无锡 东莞"
+).split()
+CORES = (
+    "恒达 鑫源 宏泰 金桥 华信 瑞丰 永盛 博远 天成 汇通 明辉 正泰 新程 嘉禾 东方 立信 远航 "
+    "中联 协力 盛世 安泰 腾飞 卓越 长青 富源 海纳 星辰 德润 启明 云帆 致远 华宇 广益 润泽 "
+    "凯旋 万象 和信 佳利 福瑞 国泰 顺达 锦程 利群 宝丰 时代 同创 信达 美华 元亨 昌盛 晨光 "
+    "百川 正大 银河 北辰 南风 光华 欣荣 景明 鸿运 宇通 普惠 精诚 乐活 青松 蓝海 红日 金石 "
+    "天虹 众合 弘毅 聚能 科创 恒信 泰和 永兴 华美 大地 诚通 新锐 智达 领航 万通 天瑞 九州 "
+    "安达 宏图 金鼎 华康 瑞祥 吉祥 隆兴 兴业 荣昌 泰丰 天元 华泰 康达 金源 永利 新华 盛达 "
+    "宏达 联创 恒通 三和 四海 五洲 六合 七星 八方 千禧 百盛 万和 亿达 兆丰 恒丰 福星 祥瑞 "
+    "金辉 银泰 天宇 海川 山河 松林 梅园 竹韵 兰亭 菊香 春晖 夏荷 秋实 冬青 东升 西岭 南华 "
+    "北斗 中天 上品 下沙 左岸 右岸 前程 后浪 高远 深蓝 清源 明德 厚德 载物 求实 创新 务实 "
+    "开元 泰康 长城 黄河 长江 珠江 泰山 华山 衡山 嵩山 峨眉 昆仑 天山 祁连 太行 燕山 秦岭"
+).split()
+TRADES = (
+    "科技 贸易 建材 教育 医疗 食品 物流 电子 机械 服装 化工 传媒 咨询 能源 环保 设备 网络 "
+    "软件 家居 文化 农业 地产 汽车 餐饮"
+).split()
+LEGAL = ("有限公司", "股份有限公司", "集团", "商贸公司", "工作室", "商行", "实业有限公司",
+         "技术有限公司", "发展有限公司", "贸易商行", "控股集团", "服务部")
+LATIN = ("A", "B", "C", "D", "E", "ABC", "TCL", "IBM", "K", "M", "X", "Z", "HK", "SZ", "GD")
+INDUSTRIES = ("制造业", "零售业", "服务业", "教育", "建筑业", "互联网", "医疗", "金融", "物流",
+              "能源")
+REGIONS = ("华东", "华南", "华北", "华中", "西南", "西北", "东北")
+SOURCES = ("展会", "线上引流", "转介绍", "电话营销", "老客户推荐")
+SIZES = ((5, "1-10人"), (30, "10-50人"), (80, "50-100人"), (150, "100-200人"),
+         (300, "200-500人"), (800, "500-1000人"), (3000, "1000人以上"))
+STATUSES = ("培育中", "跟进中", "待谈判", "方案制定中", "合作中", "待挽回", "已流失")
+STAGES = ("潜在", "意向", "合作中", "战略级")
+NEEDS = ("工业设备", "快消品", "办公耗材", "信息化系统", "建材原料", "软件系统", "仓储系统",
+         "原材料", "咨询服务", "培训服务")
+SCENARIOS = ("企业采购", "个人消费", "项目合作")
+PREFERENCES = ("成本敏感型", "品质追求型", "创新驱动型")
+SPEEDS = ("24小时内", "48小时内", "48小时以上")
+DECISIONS = ("快速决策型", "谨慎评估型", "长期犹豫型")
+RELATIONS = ("紧密型", "稳定型", "松散型")
+POTENTIALS = ("高", "中", "低")
+METHODS = ("上门拜访", "电话", "线上会议", "邮件", "微信")
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红建文辉鹏飞亮宁"
+TITLES = (("总经理", "decision-maker"), ("采购经理", "decision-maker"), ("技术总监", "influencer"),
+          ("财务主管", "influencer"), ("行政主管", "user"), ("项目经理", "user"))
+CONTENTS = (
+    ("沟通新设备采购需求", "预算待确认"),
+    ("介绍新品与促销活动", "竞品价格更低，希望了解差异化优势"),
+    ("发送案例资料", "对质量满意，正在比较报价"),
+    ("讨论系统升级方案", "需要增加数据模块"),
+    ("了解停止采购的原因", "价格降低10%可考虑恢复合作"),
+    ("回访售后服务情况", "物流偏慢，希望改进"),
+    ("邀请参加产品演示会", "同意参加演示"),
+    ("提交年度合作方案", "方向认可，需内部评估"),
+    ("季度业务回顾", "整体满意，计划增购"),
+    ("确认交付时间", "希望提前一周交付"),
+)
+TODOS = ("整理报价单", "提交方案", "安排技术交流", "寄送样品", "确认合同条款", "跟进付款进度")
+OWNER_COUNT = 40
+
+
+def owners() -> list[str]:
+    """The generated sales reps' names."""
+    rng = random.Random(1)
+    names: list[str] = []
+    while len(names) < OWNER_COUNT:
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _name_space() -> int:
+    return len(REGIONS_2) * len(CORES) * len(TRADES) * len(LEGAL)
+
+
+def company_name(index: int, rng: random.Random) -> tuple[str, str, str]:
+    """The ``index``-th name with its pinyin and initials; distinct for distinct indexes
+    below :func:`_name_space`."""
+    space = _name_space()
+    shuffled = (index * 7_919_357) % space  # the multiplier is prime and shares no factor
+    shuffled, legal = divmod(shuffled, len(LEGAL))
+    shuffled, trade = divmod(shuffled, len(TRADES))
+    region, core = divmod(shuffled, len(CORES))
+    prefix = REGIONS_2[region % len(REGIONS_2)]
+    if rng.random() < 0.12:
+        prefix = LATIN[region % len(LATIN)] + prefix
+    parts = (prefix, CORES[core], TRADES[trade], LEGAL[legal])
+    name = "".join(parts)
+    return name, "".join(_pinyin(p) for p in parts), "".join(_initials(p) for p in parts)
+
+
+_PINYIN: dict[str, tuple[str, str]] = {}
+
+
+def _pinyin(part: str) -> str:
+    if part not in _PINYIN:
+        _PINYIN[part] = (pinyin_full(part), pinyin_initials(part))
+    return _PINYIN[part][0]
+
+
+def _initials(part: str) -> str:
+    _pinyin(part)
+    return _PINYIN[part][1]
+
+
+def generate(
+    store: Store,
+    count: int,
+    *,
+    seed: int = 1,
+    end: dt.date | None = None,
+    start_index: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Add ``count`` generated customers with contacts, follow-ups and to-dos.
+
+    Everything is written in one transaction; the search index and grams are rebuilt
+    once at the end. Returns how many customers were added.
+    """
+    if start_index + count > _name_space():
+        raise ValueError(f"--customers: at most {_name_space()} generated customers")
+    end = end or dt.date.today()
+    rng = random.Random(seed)
+    reps = owners()
+    now = utc_now()
+    conn = store.conn
+    first_id = int(conn.execute("SELECT coalesce(max(id), 0) FROM customers").fetchone()[0]) + 1
+    with store.write():
+        conn.execute("PRAGMA cache_size = -400000")
+        batch = 20_000
+        for offset in range(0, count, batch):
+            n = min(batch, count - offset)
+            customers, contacts, followups, todos = _batch(
+                rng, start_index + offset, first_id + offset, n, end, reps, now)
+            conn.executemany(_CUSTOMER_SQL, customers)
+            conn.executemany(_CONTACT_SQL, contacts)
+            conn.executemany(_FOLLOWUP_SQL, followups)
+            conn.executemany(_TODO_SQL, todos)
+            if progress:
+                progress(n)
+        store.rebuild_grams()
+        store.reindex()
+        store.resegment()
+    return count
+
+
+_CUSTOMER_SQL = (
+    "INSERT INTO customers (id, name, name_norm, pinyin, initials, kind, contact, industry, "
+    "size, employees, region, source, first_contact_date, first_deal_date, last_deal_date, "
+    "total_amount, order_count, status, stage, owner, need_categories, usage_scenario, "
+    "preference, response_speed, decision_style, relationship, potential, last_contact_date, "
+    "created_at, updated_at, updated_by) VALUES "
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "'gen')"
+)
+_CONTACT_SQL = (
+    "INSERT INTO contacts (customer_id, name, title, role, cares_about, phone) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_FOLLOWUP_SQL = (
+    "INSERT INTO followups (id, customer_id, date, method, participants, content, feedback, "
+    "owner, satisfaction, entered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_TODO_SQL = (
+    "INSERT INTO todos (customer_id, followup_id, text, due, owner, done) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+def _batch(
+    rng: random.Random, index0: int, id0: int, n: int, end: dt.date, reps: list[str], now: str,
+) -> tuple[list[tuple[object, ...]], ...]:
+    customers: list[tuple[object, ...]] = []
+    contacts: list[tuple[object, ...]] = []
+    followups: list[tuple[object, ...]] = []
+    todos: list[tuple[object, ...]] = []
+    for k in range(n):
+        customer_id = id0 + k
+        name, pinyin, initials = company_name(index0 + k, rng)
+        employees, size = rng.choice(SIZES)
+        owner = rng.choice(reps)
+        first_contact = end - dt.timedelta(days=rng.randint(30, 3 * 365))
+        dealt = rng.random() < 0.7
+        first_deal = last_deal = None
+        total = 0
+        orders = 0
+        if dealt:
+            first_deal = first_contact + dt.timedelta(days=rng.randint(0, 120))
+            if first_deal > end:
+                first_deal = end
+            last_deal = first_deal + dt.timedelta(days=rng.randint(0, (end - first_deal).days))
+            # Heavy tail: most customers buy a few ten thousand yuan, a few buy millions.
+            total = int(math.exp(rng.gauss(11.5, 1.3))) // 100 * 100
+            orders = rng.randint(1, 40)
+        status = rng.choice(STATUSES[1:6] if dealt else STATUSES[:3])
+        followup_dates = sorted(
+            first_contact + dt.timedelta(days=rng.randint(0, (end - first_contact).days))
+            for _ in range(rng.choice((1, 3, 4, 5, 5, 6, 7, 9)))
+        )
+        customers.append((
+            customer_id, name, normalize_name(name), pinyin, initials,
+            "individual" if name.endswith("工作室") else "enterprise",
+            rng.choice(TITLES)[0], rng.choice(INDUSTRIES), size, employees,
+            rng.choice(REGIONS), rng.choice(SOURCES), first_contact.isoformat(),
+            _iso(first_deal), _iso(last_deal), total, orders or None, status,
+            rng.choice(STAGES[1:] if dealt else STAGES[:2]), owner, rng.choice(NEEDS),
+            rng.choice(SCENARIOS), rng.choice(PREFERENCES), rng.choice(SPEEDS),
+            rng.choice(DECISIONS), rng.choice(RELATIONS), rng.choice(POTENTIALS),
+            followup_dates[-1].isoformat(), now, now,
+        ))
+        for _ in range(rng.choice((1, 2, 2, 3, 4))):
+            title, role = rng.choice(TITLES)
+            contacts.append((
+                customer_id, rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+                title, role, rng.choice(("价格", "质量", "交付速度", "售后服务", "系统稳定性")),
+                f"1{rng.randint(3, 9)}{rng.randint(0, 999_999_999):09d}",
+            ))
+        for date in followup_dates:
+            content, feedback = rng.choice(CONTENTS)
+            late = rng.random() < 0.08
+            entered = dt.datetime.combine(date, dt.time(9), dt.UTC) + dt.timedelta(
+                hours=rng.randint(26, 96) if late else rng.randint(0, 12))
+            followups.append((
+                None, customer_id, date.isoformat(), rng.choice(METHODS), owner,
+                content, feedback, owner, rng.choice((None, None, 3, 4, 5)),
+                entered.isoformat(),
+            ))
+        if rng.random() < 0.3:
+            due = followup_dates[-1] + dt.timedelta(days=rng.randint(3, 21))
+            todos.append((customer_id, None, rng.choice(TODOS), due.isoformat(), owner,
+                          int(due < end and rng.random() < 0.6)))
+    return customers, contacts, followups, todos
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None

@@ -1,0 +1,228 @@
+"""Schema versions, applied in order when a database is opened."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("tuicrm")
+
+# Columns a list sorts or filters on; each gets an index ending in id for keyset paging.
+SORTABLE = (
+    "name_norm", "tier", "status", "owner", "industry", "annual_amount",
+    "last_contact_date", "next_due",
+)
+
+
+@migrations()
+def m001_core(db: Database) -> None:
+    """Customers and what hangs off them."""
+    db.execute(
+        """
+        CREATE TABLE customers (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            name_norm TEXT NOT NULL UNIQUE,
+            pinyin TEXT NOT NULL DEFAULT '',
+            initials TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT 'enterprise',
+            contact TEXT NOT NULL DEFAULT '',
+            industry TEXT NOT NULL DEFAULT '',
+            size TEXT NOT NULL DEFAULT '',
+            employees INTEGER,
+            revenue INTEGER,
+            region TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT '',
+            credit_rating TEXT NOT NULL DEFAULT '',
+            first_contact_date TEXT,
+            first_deal_date TEXT,
+            last_deal_date TEXT,
+            total_amount INTEGER NOT NULL DEFAULT 0,
+            annual_amount INTEGER,
+            order_count INTEGER,
+            profit INTEGER,
+            status TEXT NOT NULL DEFAULT '',
+            stage TEXT NOT NULL DEFAULT '',
+            owner TEXT NOT NULL DEFAULT '',
+            need_categories TEXT NOT NULL DEFAULT '',
+            usage_scenario TEXT NOT NULL DEFAULT '',
+            urgency TEXT NOT NULL DEFAULT '',
+            preference TEXT NOT NULL DEFAULT '',
+            response_speed TEXT NOT NULL DEFAULT '',
+            decision_style TEXT NOT NULL DEFAULT '',
+            relationship TEXT NOT NULL DEFAULT '',
+            potential TEXT NOT NULL DEFAULT '',
+            pain_points TEXT NOT NULL DEFAULT '',
+            goals TEXT NOT NULL DEFAULT '',
+            next_due_manual TEXT,
+            tier_override TEXT NOT NULL DEFAULT '',
+            tier_override_reason TEXT NOT NULL DEFAULT '',
+            custom TEXT NOT NULL DEFAULT '{}',
+            tier TEXT NOT NULL DEFAULT '',
+            lifecycle TEXT NOT NULL DEFAULT '',
+            strategy TEXT NOT NULL DEFAULT '',
+            cadence_days INTEGER,
+            last_contact_date TEXT,
+            next_due TEXT,
+            version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL DEFAULT '',
+            cares_about TEXT NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '',
+            email TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
+    db.execute("CREATE INDEX contacts_customer ON contacts(customer_id)")
+    db.execute(
+        """
+        CREATE TABLE followups (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            date TEXT NOT NULL,
+            method TEXT NOT NULL,
+            participants TEXT NOT NULL DEFAULT '',
+            content TEXT NOT NULL,
+            feedback TEXT NOT NULL DEFAULT '',
+            owner TEXT NOT NULL DEFAULT '',
+            next_date TEXT,
+            satisfaction INTEGER,
+            entered_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX followups_customer_date ON followups(customer_id, date)")
+    db.execute("CREATE INDEX followups_date ON followups(date)")
+    db.execute(
+        """
+        CREATE TABLE todos (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            followup_id INTEGER REFERENCES followups(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            due TEXT,
+            owner TEXT NOT NULL DEFAULT '',
+            done INTEGER NOT NULL DEFAULT 0,
+            done_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX todos_customer ON todos(customer_id)")
+    db.execute("CREATE INDEX todos_open_due ON todos(done, due)")
+    db.execute(
+        """
+        CREATE TABLE strategy_plans (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            customer_type TEXT NOT NULL DEFAULT '',
+            goal TEXT NOT NULL DEFAULT '',
+            owner TEXT NOT NULL DEFAULT '',
+            deadline TEXT,
+            expected_effect TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
+    db.execute("CREATE INDEX strategy_plans_customer ON strategy_plans(customer_id)")
+    db.execute(
+        """
+        CREATE TABLE strategy_actions (
+            id INTEGER PRIMARY KEY,
+            plan_id INTEGER NOT NULL REFERENCES strategy_plans(id) ON DELETE CASCADE,
+            action TEXT NOT NULL,
+            owner TEXT NOT NULL DEFAULT '',
+            deadline TEXT,
+            expected_effect TEXT NOT NULL DEFAULT '',
+            done INTEGER NOT NULL DEFAULT 0,
+            done_on TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX strategy_actions_plan ON strategy_actions(plan_id)")
+    db.execute(
+        """
+        CREATE TABLE tags (
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            dimension TEXT NOT NULL,
+            value TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'manual',
+            reason TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (customer_id, dimension, value)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX tags_value ON tags(dimension, value, customer_id)")
+    db.execute(
+        """
+        CREATE TABLE tier_history (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            old TEXT NOT NULL DEFAULT '',
+            new TEXT NOT NULL,
+            at TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
+    db.execute("CREATE INDEX tier_history_customer ON tier_history(customer_id, at)")
+    db.execute("CREATE INDEX tier_history_at ON tier_history(at)")
+    db.execute(
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER,
+            user TEXT NOT NULL,
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            field TEXT NOT NULL DEFAULT '',
+            old TEXT,
+            new TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX audit_customer ON audit(customer_id, at)")
+
+
+@migrations()
+def m002_search(db: Database) -> None:
+    """The search index: trigram FTS for 3+ characters; 1- and 2-character grams of each
+    name for the short queries trigram cannot answer."""
+    db.execute(
+        """
+        CREATE VIRTUAL TABLE customer_search USING fts5(
+            name, pinyin, initials, contacts, facts, tags, notes,
+            tokenize = 'trigram'
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE name_grams (
+            gram TEXT NOT NULL,
+            customer_id INTEGER NOT NULL,
+            PRIMARY KEY (gram, customer_id)
+        ) WITHOUT ROWID
+        """
+    )
+
+
+@migrations()
+def m003_list_indexes(db: Database) -> None:
+    """Indexes for keyset paging on every sortable column, and the board's counts."""
+    for column in SORTABLE[1:]:
+        db.execute(f"CREATE INDEX customers_{column} ON customers({column}, id)")
+    db.execute(
+        "CREATE INDEX customers_board ON customers(tier, status, annual_amount, total_amount)"
+    )
