@@ -32,8 +32,8 @@ from tuicrm.core.models import (
     Tag,
     Todo,
 )
-from tuicrm.core.store.migrations import migrations
 from tuicrm.core.search import SearchPlan, plan_search
+from tuicrm.core.store.migrations import migrations
 from tuicrm.core.text import name_grams, normalize_name, pinyin_full, pinyin_initials
 
 BUSY_TIMEOUT_MS = 10_000
@@ -505,17 +505,27 @@ class Store:
     # -- tags ---------------------------------------------------------------------
 
     def tags(self, customer_id: int) -> list[Tag]:
-        """The customer's tags, by dimension; manual ones first within a dimension."""
+        """The customer's tags, by dimension; manual ones first within a dimension.
+
+        With a rules segmenter, the tags the rules compute come too, each with its
+        reason; a manual tag in a dimension replaces the computed one.
+        """
         rows = self.conn.execute(
             "SELECT dimension, value, source, reason FROM tags WHERE customer_id = ? "
             "ORDER BY dimension, source = 'rule', value",
             [customer_id],
         ).fetchall()
-        return [
+        tags = [
             Tag.model_validate({"dimension": r[0], "value": r[1], "source": r[2],
                                 "reason": r[3]})
             for r in rows
         ]
+        computed = getattr(self.segmenter, "tags", None)
+        if computed is not None:
+            manual = {t.dimension for t in tags if t.source == "manual"}
+            tags += [t for t in computed(self, customer_id) if t.dimension not in manual]
+            tags.sort(key=lambda t: (t.dimension, t.source == "rule", t.value))
+        return tags
 
     def add_tag(self, customer_id: int, tag: Tag, *, user: str = "") -> None:
         """Set a tag by hand; it stays until removed, whatever the rules say."""

@@ -226,3 +226,21 @@ def m003_list_indexes(db: Database) -> None:
     db.execute(
         "CREATE INDEX customers_board ON customers(tier, status, annual_amount, total_amount)"
     )
+
+
+@migrations()
+def m004_segments(db: Database) -> None:
+    """The segment each customer is in (the playbook key) and the state of the last
+    segmentation run (as of which date, under which rules)."""
+    db.execute("ALTER TABLE customers ADD COLUMN segment TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        """
+        CREATE TABLE segmentation_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            as_of TEXT NOT NULL,
+            rules_fingerprint TEXT NOT NULL,
+            at TEXT NOT NULL,
+            customers INTEGER NOT NULL
+        )
+        """
+    )

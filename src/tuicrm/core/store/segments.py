@@ -1,0 +1,517 @@
+"""Set-based segmentation: tiers, lanes, lifecycle, playbook and due dates in SQL.
+
+One ``SELECT`` classifies customers from their facts (deal dates, amounts, status, the
+latest follow-up …) as of a date, with every threshold and label bound as a parameter:
+nothing from the rules file or the data is spliced into SQL text. The same query serves
+three callers:
+
+- :func:`segment` stores the outcome (tier, lifecycle, segment, strategy, cadence,
+  next due) for a list of customers or for everyone, writes only the rows that changed,
+  and keeps every change of tier or lifecycle in ``tier_history``;
+- :func:`preview` compares the outcome of other rules with what is stored (the what-if);
+- :func:`computed_tags` asks it, for one customer, for the tags with their reasons, so
+  a tag always says why in terms of the rules in force.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tuicrm.core.models import Tag
+from tuicrm.core.rules import SEGMENTS, Rules
+
+if TYPE_CHECKING:
+    from tuicrm.core.store import Store
+
+# Tier expressions of each scheme; the scheme name comes from a validated Literal, so
+# choosing among these fixed texts splices nothing a user wrote.
+_TIER_SQL = {
+    "value": """CASE segment WHEN 'high' THEN :label_high WHEN 'mid' THEN :label_mid
+        WHEN 'potential' THEN :label_potential WHEN 'churn_risk' THEN :label_churn_risk
+        ELSE :label_nurture END""",
+    "grade": """CASE WHEN grade_points >= :grade_a THEN 'A' WHEN grade_points >= :grade_b
+        THEN 'B' WHEN grade_points >= :grade_c THEN 'C' ELSE 'D' END""",
+    "vip": """CASE WHEN vip_score >= :vip_vip THEN 'VIP' WHEN vip_score >= :vip_a THEN 'A'
+        WHEN vip_score >= :vip_b THEN 'B' WHEN vip_score >= :vip_c THEN 'C' ELSE 'D' END""",
+    "matrix": """CASE WHEN matrix_value AND potential_key = 'high' THEN :label_star
+        WHEN matrix_value THEN :label_cash_cow WHEN potential_key = 'high'
+        THEN :label_question ELSE :label_long_tail END""",
+}
+
+_TIER_REASON_SQL = {
+    "value": "segment_reason",
+    "grade": """printf('%d of 4 points: high value %s, high need %s, close %s,
+        high potential %s', grade_points, iif(value_key = 'high', 'yes', 'no'),
+        iif(need_high, 'yes', 'no'), iif(close, 'yes', 'no'),
+        iif(potential_key = 'high', 'yes', 'no'))""",
+    "vip": """printf('score %.0f (amount %.0f, frequency %.0f, categories %.0f, profit %.0f,
+        potential %.0f)', vip_score, vip_amount, vip_frequency, vip_categories, vip_profit,
+        vip_potential)""",
+    "matrix": """printf('annual purchases %,d %s %,d; potential %s', annual,
+        iif(matrix_value, '≥', '<'), :matrix_value_min, potential_value)""",
+}
+
+# The classification. {scope} and {late_scope} are one of two fixed filters below.
+_CLASSIFY_SQL = """
+WITH late AS (
+    SELECT customer_id, count(*) AS late_count, max(date) AS late_latest
+    FROM followups
+    WHERE date > date(:today, printf('-%d days', :late_window)) AND date <= :today
+      AND julianday(entered_at) > julianday(date) + 1 + :late_hours / 24.0
+      {late_scope}
+    GROUP BY customer_id
+),
+base AS (
+    SELECT c.id, c.name, c.owner, c.status, c.urgency, c.relationship, c.potential,
+        c.employees, c.total_amount, c.annual_amount, c.order_count, c.profit,
+        c.need_categories, c.first_deal_date, c.last_deal_date, c.last_contact_date,
+        c.next_due_manual, c.tier_override, c.tier_override_reason,
+        c.tier AS old_tier, c.lifecycle AS old_lifecycle, c.segment AS old_segment,
+        c.strategy AS old_strategy, c.cadence_days AS old_cadence, c.next_due AS old_next_due,
+        coalesce(c.first_contact_date, c.first_deal_date, substr(c.created_at, 1, 10))
+            AS first_contact,
+        max(:min_years, coalesce(
+            (julianday(:today) - julianday(c.first_deal_date)) / 365.25, 0)) AS years,
+        CAST(julianday(:today) - julianday(c.last_deal_date) AS INTEGER) AS deal_age,
+        CAST(julianday(:today) - julianday(c.first_deal_date) AS INTEGER) AS first_deal_age,
+        CAST(julianday(:today) - julianday(c.last_contact_date) AS INTEGER) AS contact_age,
+        coalesce(l.late_count, 0) AS late_count, l.late_latest,
+        c.status IN (SELECT value FROM json_each(:churn_statuses)) AS status_churn,
+        c.status IN (SELECT value FROM json_each(:churned_statuses)) AS status_churned
+    FROM customers c LEFT JOIN late l ON l.customer_id = c.id
+    {scope}
+),
+valued AS (
+    SELECT *,
+        coalesce(annual_amount, CAST(round(total_amount / years) AS INTEGER)) AS annual,
+        CASE WHEN potential IN (SELECT value FROM json_each(:potential_high_values))
+                THEN 'high'
+            WHEN potential = :label_potential_low THEN 'low'
+            WHEN potential != '' THEN 'mid'
+            WHEN employees >= :potential_high_employees THEN 'high'
+            WHEN employees >= :potential_mid_employees THEN 'mid'
+            ELSE 'low' END AS potential_key
+    FROM base
+),
+classed AS (
+    SELECT *,
+        CASE WHEN annual >= :high_min THEN 'high' WHEN annual >= :mid_min THEN 'mid'
+            ELSE 'potential' END AS value_key,
+        (status_churn OR (deal_age >= :no_deal_days
+            AND coalesce(contact_age >= :no_contact_days, 1))) AS churn,
+        (last_deal_date IS NULL
+            AND date(first_contact, printf('+%d months', :nurture_months)) <= :today)
+            AS no_deal_too_long
+    FROM valued
+),
+segmented AS (
+    SELECT *,
+        CASE WHEN churn THEN 'churn_risk'
+            WHEN value_key = 'potential' AND no_deal_too_long THEN 'nurture'
+            ELSE value_key END AS segment,
+        CASE WHEN status_churned THEN 'churned'
+            WHEN last_deal_date IS NULL THEN 'prospect'
+            WHEN deal_age >= :churned_days THEN 'churned'
+            WHEN deal_age >= :dormant_days THEN 'dormant'
+            WHEN coalesce(first_deal_age, deal_age) < :new_days THEN 'new'
+            ELSE 'repeat' END AS lifecycle_key,
+        (urgency IN (SELECT value FROM json_each(:high_need_urgency))) AS need_high,
+        (relationship IN (SELECT value FROM json_each(:close_relationships))) AS close,
+        annual >= :matrix_value_min AS matrix_value,
+        CASE potential_key WHEN 'high' THEN :label_potential_high
+            WHEN 'mid' THEN :label_potential_mid ELSE :label_potential_low END
+            AS potential_label,
+        CASE WHEN potential != '' THEN potential ELSE CASE potential_key
+            WHEN 'high' THEN :label_potential_high WHEN 'mid' THEN :label_potential_mid
+            ELSE :label_potential_low END END AS potential_value
+    FROM classed
+),
+scored AS (
+    SELECT *,
+        (value_key = 'high') + need_high + close + (potential_key = 'high') AS grade_points,
+        min(100.0, annual * 100.0 / :vip_amount_full) AS vip_amount,
+        min(100.0, coalesce(order_count, 0) / years * 100.0 / :vip_orders_full)
+            AS vip_frequency,
+        min(100.0, (need_categories != '') * (1 + length(need_categories) - length(
+            replace(replace(replace(replace(need_categories, '/', ''), '、', ''), ',', ''),
+                '，', ''))) * 100.0 / :vip_categories_full) AS vip_categories,
+        max(0.0, min(100.0, coalesce(profit, 0) * 100.0 / :vip_profit_full)) AS vip_profit,
+        CASE potential_key WHEN 'high' THEN 100.0 WHEN 'mid' THEN 50.0 ELSE 0.0 END
+            AS vip_potential
+    FROM segmented
+),
+explained AS (
+    SELECT *,
+        vip_amount * :w_amount + vip_frequency * :w_frequency
+            + vip_categories * :w_categories + vip_profit * :w_profit
+            + vip_potential * :w_potential AS vip_score,
+        printf('annual purchases %,d', annual) || CASE WHEN annual_amount IS NULL
+            THEN printf(' (total %,d over %.1f years)', total_amount, years) ELSE '' END
+            || CASE value_key
+                WHEN 'high' THEN printf(' ≥ %,d', :high_min)
+                WHEN 'mid' THEN printf(' ≥ %,d and < %,d', :mid_min, :high_min)
+                ELSE printf(' < %,d', :mid_min) END AS value_reason,
+        CASE WHEN status_churn THEN printf('status %s', status)
+            ELSE printf('no deal for %d days (≥ %d) and ', deal_age, :no_deal_days)
+                || CASE WHEN contact_age IS NULL THEN 'no contact on record'
+                    ELSE printf('no contact for %d days (≥ %d)', contact_age,
+                        :no_contact_days) END
+            END AS churn_reason
+    FROM scored
+),
+decided AS (
+    SELECT *,
+        CASE segment WHEN 'churn_risk' THEN churn_reason
+            WHEN 'nurture' THEN printf('no deal %d months after first contact on %s',
+                :nurture_months, first_contact)
+            ELSE value_reason END AS segment_reason,
+        CASE segment {play_cases} END AS play_index
+    FROM explained
+)
+SELECT *,
+    CASE WHEN tier_override != '' THEN tier_override ELSE {tier} END AS tier,
+    CASE WHEN tier_override != '' THEN 'set by hand: ' || tier_override_reason
+        ELSE {tier_reason} END AS tier_reason,
+    CASE lifecycle_key WHEN 'churned' THEN :label_churned WHEN 'prospect' THEN :label_prospect
+        WHEN 'dormant' THEN :label_dormant WHEN 'new' THEN :label_new ELSE :label_repeat END
+        AS lifecycle,
+    CASE lifecycle_key
+        WHEN 'churned' THEN CASE WHEN status_churned THEN printf('status %s', status)
+            ELSE printf('no deal for %d days (≥ %d)', deal_age, :churned_days) END
+        WHEN 'prospect' THEN 'no deal yet'
+        WHEN 'dormant' THEN printf('no deal for %d days (≥ %d)', deal_age, :dormant_days)
+        WHEN 'new' THEN printf('first deal on %s, %d days ago (< %d)',
+            coalesce(first_deal_date, last_deal_date), coalesce(first_deal_age, deal_age),
+            :new_days)
+        ELSE printf('first deal on %s, %d days ago (≥ %d); last deal %d days ago',
+            first_deal_date, first_deal_age, :new_days, deal_age) END AS lifecycle_reason,
+    json_extract(:play_strategy, printf('$[%d]', play_index)) AS strategy,
+    json_extract(:play_cadence, printf('$[%d]', play_index)) AS cadence_days,
+    CASE WHEN next_due_manual IS NOT NULL
+            AND (last_contact_date IS NULL OR next_due_manual > last_contact_date)
+        THEN next_due_manual
+        ELSE date(coalesce(last_contact_date, first_contact),
+            printf('+%d days', json_extract(:play_cadence, printf('$[%d]', play_index))))
+        END AS next_due
+FROM decided
+"""
+
+_SCOPE_ALL = ("", "")
+_SCOPE_IDS = (
+    "WHERE c.id IN (SELECT value FROM json_each(:ids))",
+    "AND customer_id IN (SELECT value FROM json_each(:ids))",
+)
+
+
+def _classify_sql(rules: Rules, scoped: bool) -> str:
+    scope, late_scope = _SCOPE_IDS if scoped else _SCOPE_ALL
+    play_cases = " ".join(f"WHEN '{key}' THEN {i}" for i, key in enumerate(SEGMENTS))
+    return _CLASSIFY_SQL.format(
+        scope=scope, late_scope=late_scope, play_cases=play_cases,
+        tier=_TIER_SQL[rules.tier_scheme], tier_reason=_TIER_REASON_SQL[rules.tier_scheme],
+    )
+
+
+def rule_params(rules: Rules, today: dt.date) -> dict[str, Any]:
+    """Every threshold and label of ``rules`` as named SQL parameters."""
+    labels = rules.labels.model_dump()
+    plays = [rules.playbook.play(key) for key in SEGMENTS]
+    params: dict[str, Any] = {f"label_{key}": value for key, value in labels.items()}
+    params.update(
+        today=today.isoformat(),
+        min_years=rules.value.min_years,
+        high_min=rules.value.high_min,
+        mid_min=rules.value.mid_min,
+        churn_statuses=json.dumps(rules.churn_risk.statuses),
+        no_deal_days=rules.churn_risk.no_deal_days,
+        no_contact_days=rules.churn_risk.no_contact_days,
+        nurture_months=rules.nurture.months,
+        churned_statuses=json.dumps(rules.lifecycle.churned_statuses),
+        new_days=rules.lifecycle.new_days,
+        dormant_days=rules.lifecycle.dormant_days,
+        churned_days=rules.lifecycle.churned_days,
+        stable_days=rules.stability.stable_days,
+        potential_high_values=json.dumps(rules.potential.high_values),
+        potential_high_employees=rules.potential.high_employees,
+        potential_mid_employees=rules.potential.mid_employees,
+        late_hours=rules.followup.late_after_hours,
+        late_window=rules.followup.late_window_days,
+        high_need_urgency=json.dumps(rules.grade.high_need_urgency),
+        close_relationships=json.dumps(rules.grade.close_relationships),
+        grade_a=rules.grade.a_min_points,
+        grade_b=rules.grade.b_min_points,
+        grade_c=rules.grade.c_min_points,
+        vip_amount_full=rules.vip.amount_full,
+        vip_orders_full=rules.vip.orders_full,
+        vip_categories_full=rules.vip.categories_full,
+        vip_profit_full=rules.vip.profit_full,
+        w_amount=rules.vip.weight_amount,
+        w_frequency=rules.vip.weight_frequency,
+        w_categories=rules.vip.weight_categories,
+        w_profit=rules.vip.weight_profit,
+        w_potential=rules.vip.weight_potential,
+        vip_vip=rules.vip.vip_min,
+        vip_a=rules.vip.a_min,
+        vip_b=rules.vip.b_min,
+        vip_c=rules.vip.c_min,
+        matrix_value_min=rules.matrix.value_min,
+        play_strategy=json.dumps([p.strategy for p in plays], ensure_ascii=False),
+        play_cadence=json.dumps([p.cadence_days for p in plays]),
+    )
+    return params
+
+
+_OUTCOME_COLUMNS = (
+    "id, old_tier, old_lifecycle, old_segment, old_strategy, old_cadence, old_next_due, "
+    "tier, tier_reason, lifecycle, lifecycle_reason, segment, strategy, cadence_days, next_due"
+)
+
+
+def _classify_into(conn: sqlite3.Connection, table: str, rules: Rules, today: dt.date,
+                   ids: Sequence[int] | None) -> None:
+    """Fill the temp table ``table`` with the outcome for these customers."""
+    sql = _classify_sql(rules, ids is not None)
+    params = rule_params(rules, today)
+    if ids is not None:
+        params["ids"] = json.dumps(list(ids))
+    conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    # The reasons are only worked out where the tier or lifecycle changes: history needs them.
+    full = (
+        f"CREATE TEMP TABLE {table} AS SELECT id, old_tier, old_lifecycle, old_segment, "
+        "old_strategy, old_cadence, old_next_due, tier, "
+        "CASE WHEN tier IS NOT old_tier THEN tier_reason END AS tier_reason, lifecycle, "
+        "CASE WHEN lifecycle IS NOT old_lifecycle THEN lifecycle_reason END "
+        "AS lifecycle_reason, segment, strategy, cadence_days, next_due "
+        f"FROM ({sql})"
+    )
+    conn.execute(full, params)
+
+
+@dataclass
+class SegmentReport:
+    """What a segmentation run found and changed."""
+
+    as_of: dt.date
+    customers: int = 0
+    changed: int = 0
+    tiers: dict[str, int] = field(default_factory=dict)
+    moves: dict[tuple[str, str], int] = field(default_factory=dict)
+    lifecycle_moves: dict[tuple[str, str], int] = field(default_factory=dict)
+    strategy_moves: dict[tuple[str, str], int] = field(default_factory=dict)
+    examples: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+
+        def pairs(moves: dict[tuple[str, str], int]) -> list[dict[str, Any]]:
+            return [{"from": a, "to": b, "customers": n} for (a, b), n in moves.items()]
+
+        return {
+            "as_of": self.as_of.isoformat(), "customers": self.customers,
+            "changed": self.changed, "tiers": self.tiers, "tier_moves": pairs(self.moves),
+            "lifecycle_moves": pairs(self.lifecycle_moves),
+            "strategy_moves": pairs(self.strategy_moves),
+        }
+
+
+def _moves(conn: sqlite3.Connection, table: str, old: str, new: str
+           ) -> dict[tuple[str, str], int]:
+    rows = conn.execute(
+        f"SELECT {old}, {new}, count(*) FROM temp.{table} WHERE {old} IS NOT {new} "
+        f"GROUP BY {old}, {new} ORDER BY count(*) DESC, {old}, {new}"
+    ).fetchall()
+    return {(a or "", b or ""): n for a, b, n in rows}
+
+
+def _report(conn: sqlite3.Connection, table: str, today: dt.date,
+            examples: int = 0) -> SegmentReport:
+    report = SegmentReport(as_of=today)
+    report.customers = conn.execute(f"SELECT count(*) FROM temp.{table}").fetchone()[0]
+    report.tiers = dict(conn.execute(
+        f"SELECT tier, count(*) FROM temp.{table} GROUP BY tier ORDER BY count(*) DESC, tier"
+    ).fetchall())
+    report.moves = _moves(conn, table, "old_tier", "tier")
+    report.lifecycle_moves = _moves(conn, table, "old_lifecycle", "lifecycle")
+    report.strategy_moves = _moves(conn, table, "old_strategy", "strategy")
+    report.changed = conn.execute(f"SELECT count(*) FROM temp.{table} WHERE {_CHANGED}"
+                                  ).fetchone()[0]
+    if examples:
+        for old, new in report.moves:
+            report.examples[(old, new)] = [
+                name for (name,) in conn.execute(
+                    f"SELECT c.name FROM temp.{table} s JOIN customers c ON c.id = s.id "
+                    "WHERE s.old_tier IS ? AND s.tier IS ? ORDER BY c.name_norm LIMIT ?",
+                    [old, new, examples],
+                )
+            ]
+    return report
+
+
+_CHANGED = (
+    "(tier IS NOT old_tier OR lifecycle IS NOT old_lifecycle OR segment IS NOT old_segment "
+    "OR strategy IS NOT old_strategy OR cadence_days IS NOT old_cadence "
+    "OR next_due IS NOT old_next_due)"
+)
+
+
+def segment(store: Store, rules: Rules, today: dt.date, ids: Sequence[int] | None = None,
+            *, progress: Callable[[str], None] | None = None) -> SegmentReport:
+    """Classify these customers (everyone with ``None``) as of ``today`` and store the
+    outcome; returns the counts per tier and what changed."""
+    step = progress or (lambda _label: None)
+    with store.write() as conn:
+        step("classifying")
+        _classify_into(conn, "seg", rules, today, ids)
+        step("comparing")
+        report = _report(conn, "seg", today)
+        step("recording history")
+        conn.execute(
+            "INSERT INTO tier_history (customer_id, kind, old, new, at, reason) "
+            "SELECT id, 'tier', coalesce(old_tier, ''), tier, :at, tier_reason "
+            "FROM temp.seg WHERE tier IS NOT old_tier "
+            "UNION ALL SELECT id, 'lifecycle', coalesce(old_lifecycle, ''), lifecycle, :at, "
+            "lifecycle_reason FROM temp.seg WHERE lifecycle IS NOT old_lifecycle",
+            {"at": today.isoformat()},
+        )
+        step("storing")
+        conn.execute(
+            "UPDATE customers SET tier = s.tier, lifecycle = s.lifecycle, "
+            "segment = s.segment, strategy = s.strategy, cadence_days = s.cadence_days, "
+            "next_due = s.next_due FROM (SELECT * FROM temp.seg WHERE "
+            f"{_CHANGED}) AS s WHERE customers.id = s.id"
+        )
+        if ids is None:
+            conn.execute(
+                "INSERT INTO segmentation_state (id, as_of, rules_fingerprint, at, customers) "
+                "VALUES (1, ?, ?, datetime('now'), ?) ON CONFLICT (id) DO UPDATE SET "
+                "as_of = excluded.as_of, rules_fingerprint = excluded.rules_fingerprint, "
+                "at = excluded.at, customers = excluded.customers",
+                [today.isoformat(), rules.fingerprint(), report.customers],
+            )
+        conn.execute("DROP TABLE temp.seg")
+    return report
+
+
+def preview(store: Store, rules: Rules, today: dt.date, *, examples: int = 5
+            ) -> SegmentReport:
+    """What :func:`segment` would change under ``rules``, changing nothing."""
+    conn = store.conn
+    _classify_into(conn, "seg_preview", rules, today, None)
+    try:
+        return _report(conn, "seg_preview", today, examples=examples)
+    finally:
+        conn.execute("DROP TABLE temp.seg_preview")
+
+
+def state(store: Store) -> dict[str, Any] | None:
+    """When everyone was last segmented, as of which date, under which rules."""
+    row = store.conn.execute(
+        "SELECT as_of, rules_fingerprint, at, customers FROM segmentation_state"
+    ).fetchone()
+    if row is None:
+        return None
+    return {"as_of": row[0], "rules_fingerprint": row[1], "at": row[2], "customers": row[3]}
+
+
+# Tags read straight from the profile: (dimension, column).
+_PROFILE_TAGS = (
+    ("need", "need_categories"), ("scenario", "usage_scenario"), ("urgency", "urgency"),
+    ("preference", "preference"), ("response", "response_speed"),
+    ("decision", "decision_style"), ("relationship", "relationship"), ("stage", "stage"),
+    ("industry", "industry"), ("region", "region"), ("source", "source"),
+    ("kind", "kind"), ("credit", "credit_rating"),
+)
+
+
+def computed_tags(store: Store, rules: Rules, today: dt.date, customer_id: int) -> list[Tag]:
+    """The tags the rules give one customer as of ``today``, each with its reason."""
+    sql = _classify_sql(rules, True)
+    query = (
+        "SELECT value_key, value_reason, segment, segment_reason, lifecycle, "
+        "lifecycle_reason, lifecycle_key, churn, churn_reason, deal_age, last_deal_date, "
+        "potential_value, potential, employees, late_count, late_latest, strategy, tier, "
+        f"tier_reason FROM ({sql})"
+    )
+    params = rule_params(rules, today)
+    params["ids"] = json.dumps([customer_id])
+    row = store.conn.execute(query, params).fetchone()
+    if row is None:
+        return []
+    (value_key, value_reason, segment_key, segment_reason, lifecycle, lifecycle_reason,
+     _lifecycle_key, churn, churn_reason, deal_age, last_deal, potential_value, potential,
+     employees, late_count, late_latest, strategy, tier, tier_reason) = row
+    labels = rules.labels
+    tags: list[tuple[str, str, str]] = [
+        ("value", rules.segment_label(value_key), value_reason),
+        ("lifecycle", lifecycle, lifecycle_reason),
+    ]
+    if churn:
+        tags.append(("lane", labels.churn_risk, churn_reason))
+        tags.append(("stability", labels.churn_risk, churn_reason))
+    elif last_deal is not None:
+        stable = deal_age <= rules.stability.stable_days
+        tags.append((
+            "stability", labels.stable if stable else labels.intermittent,
+            f"last deal {deal_age} days ago ({'≤' if stable else '>'} "
+            f"{rules.stability.stable_days})",
+        ))
+    if segment_key == "nurture":
+        tags.append(("lane", labels.nurture, segment_reason))
+    if potential:
+        tags.append(("potential", potential_value, "from the profile"))
+    elif employees is not None:
+        tags.append(("potential", potential_value, f"estimated from {employees} employees"))
+    if late_count:
+        tags.append((
+            "record", labels.late,
+            f"{late_count} follow-up(s) in the last {rules.followup.late_window_days} days "
+            f"entered more than {rules.followup.late_after_hours} h after the day; "
+            f"latest {late_latest}",
+        ))
+    play = rules.playbook.play(segment_key)
+    tags.append((
+        "strategy", strategy,
+        f"playbook for {rules.segment_label(segment_key)}: {play.owner_role}, "
+        f"{play.channel} every {play.cadence_days} days",
+    ))
+    if rules.tier_scheme != "value":
+        tags.append((rules.tier_scheme, tier, tier_reason))
+    customer = store.conn.execute(
+        f"SELECT {', '.join(col for _, col in _PROFILE_TAGS)} FROM customers WHERE id = ?",
+        [customer_id],
+    ).fetchone()
+    for (dimension, column), value in zip(_PROFILE_TAGS, customer, strict=True):
+        if value:
+            tags.append((dimension, str(value), f"{column} in the profile"))
+    return [
+        Tag.model_validate({"dimension": d, "value": v, "source": "rule", "reason": r or ""})
+        for d, v, r in tags
+    ]
+
+
+class RulesSegmenter:
+    """The store's segmenter: re-segments the customers a write touched, and tells the
+    store the computed tags of a customer."""
+
+    def __init__(self, rules: Rules, today: dt.date) -> None:
+        self.rules = rules
+        self.today = today
+        self.last_report: SegmentReport | None = None
+
+    def __call__(self, store: Store, ids: Sequence[int] | None) -> SegmentReport:
+        self.last_report = segment(store, self.rules, self.today, ids)
+        return self.last_report
+
+    def tags(self, store: Store, customer_id: int) -> list[Tag]:
+        """The computed tags of one customer, with their reasons."""
+        return computed_tags(store, self.rules, self.today, customer_id)
+
+
+def make_segmenter(rules: Rules, today: dt.date) -> RulesSegmenter:
+    """A segmenter applying ``rules`` as of ``today``, to pass to ``Store(segmenter=…)``."""
+    return RulesSegmenter(rules, today)
