@@ -22,7 +22,9 @@ from tuicrm import paths
 
 if TYPE_CHECKING:
     from tuicrm.core.models import CustomerProfile, CustomerRow
+    from tuicrm.core.rules import Rules
     from tuicrm.core.store import Store
+    from tuicrm.core.store.segments import RulesSegmenter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,7 +56,29 @@ class Context:
         if not create and not self.db_path.exists():
             fail(f"no database at {self.db_path}: run 'tuicrm init' or 'tuicrm seed' first")
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        return Store(self.db_path)
+        return Store(self.db_path, segmenter=self.segmenter())
+
+    @property
+    def rules_path(self) -> Path:
+        """The rules file in force (``--rules``, ``TUICRM_RULES``, beside the database)."""
+        return paths.rules_path(self.db_path, self.rules_option)
+
+    def rules(self) -> Rules:
+        """The rules in force; a broken rules file stops the command with its message."""
+        from tuicrm.core.rules import RulesError, load_rules
+
+        if self.rules_option and not self.rules_path.exists():
+            fail(f"--rules: no rules file at {self.rules_path}")
+        try:
+            return load_rules(self.rules_path)
+        except RulesError as exc:
+            fail(f"refusing the rules: {exc}")
+
+    def segmenter(self) -> RulesSegmenter:
+        """The segmenter for the rules in force, as of ``today``."""
+        from tuicrm.core.store.segments import make_segmenter
+
+        return make_segmenter(self.rules(), self.today)
 
 
 def _login_name() -> str:
@@ -191,6 +215,7 @@ def show(ctx: Context, name: str, as_json: bool) -> None:
     """Print a customer's whole profile."""
     with ctx.open_store() as store:
         customer = store.customer_by_name(name)
+        store.resegment([customer.id or 0])
         profile = store.profile(customer.id or 0)
     if as_json:
         click.echo(profile.model_dump_json(indent=2))
@@ -332,6 +357,8 @@ def main() -> None:
     """Entry point of the ``tuicrm`` console script."""
     cli(prog_name="tuicrm")
 
+
+from tuicrm import cli_segment  # noqa: E402, F401  (registers segment, due, rules)
 
 if __name__ == "__main__":
     main()

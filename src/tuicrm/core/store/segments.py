@@ -56,21 +56,16 @@ _TIER_REASON_SQL = {
         iif(matrix_value, '≥', '<'), :matrix_value_min, potential_value)""",
 }
 
-# The classification. {scope} and {late_scope} are one of two fixed filters below.
-_CLASSIFY_SQL = """
-WITH late AS (
-    SELECT customer_id, count(*) AS late_count, max(date) AS late_latest
-    FROM followups
-    WHERE date > date(:today, printf('-%d days', :late_window)) AND date <= :today
-      AND julianday(entered_at) > julianday(date) + 1 + :late_hours / 24.0
-      {late_scope}
-    GROUP BY customer_id
-),
-base AS (
-    SELECT c.id, c.name, c.owner, c.status, c.urgency, c.relationship, c.potential,
-        c.employees, c.total_amount, c.annual_amount, c.order_count, c.profit,
-        c.need_categories, c.first_deal_date, c.last_deal_date, c.last_contact_date,
-        c.next_due_manual, c.tier_override, c.tier_override_reason,
+# The classification, in two layers so that SQLite works out each key once per customer
+# (it inlines CTEs, and a key used by many expressions would be recomputed for each):
+# _FACTS_SQL gives the numbers and keys of each customer, _OUTCOME_SQL the decisions and
+# their reasons from those. {scope} is one of two fixed filters below.
+_FACTS_SQL = """
+WITH base AS (
+    SELECT c.id, c.status, c.urgency, c.relationship, c.potential, c.employees,
+        c.total_amount, c.annual_amount, c.order_count, c.profit, c.need_categories,
+        c.first_deal_date, c.last_deal_date, c.last_contact_date, c.next_due_manual,
+        c.tier_override, c.tier_override_reason,
         c.tier AS old_tier, c.lifecycle AS old_lifecycle, c.segment AS old_segment,
         c.strategy AS old_strategy, c.cadence_days AS old_cadence, c.next_due AS old_next_due,
         coalesce(c.first_contact_date, c.first_deal_date, substr(c.created_at, 1, 10))
@@ -80,10 +75,9 @@ base AS (
         CAST(julianday(:today) - julianday(c.last_deal_date) AS INTEGER) AS deal_age,
         CAST(julianday(:today) - julianday(c.first_deal_date) AS INTEGER) AS first_deal_age,
         CAST(julianday(:today) - julianday(c.last_contact_date) AS INTEGER) AS contact_age,
-        coalesce(l.late_count, 0) AS late_count, l.late_latest,
         c.status IN (SELECT value FROM json_each(:churn_statuses)) AS status_churn,
         c.status IN (SELECT value FROM json_each(:churned_statuses)) AS status_churned
-    FROM customers c LEFT JOIN late l ON l.customer_id = c.id
+    FROM customers c
     {scope}
 ),
 valued AS (
@@ -106,34 +100,13 @@ classed AS (
             AND coalesce(contact_age >= :no_contact_days, 1))) AS churn,
         (last_deal_date IS NULL
             AND date(first_contact, printf('+%d months', :nurture_months)) <= :today)
-            AS no_deal_too_long
-    FROM valued
-),
-segmented AS (
-    SELECT *,
-        CASE WHEN churn THEN 'churn_risk'
-            WHEN value_key = 'potential' AND no_deal_too_long THEN 'nurture'
-            ELSE value_key END AS segment,
-        CASE WHEN status_churned THEN 'churned'
-            WHEN last_deal_date IS NULL THEN 'prospect'
-            WHEN deal_age >= :churned_days THEN 'churned'
-            WHEN deal_age >= :dormant_days THEN 'dormant'
-            WHEN coalesce(first_deal_age, deal_age) < :new_days THEN 'new'
-            ELSE 'repeat' END AS lifecycle_key,
+            AS no_deal_too_long,
         (urgency IN (SELECT value FROM json_each(:high_need_urgency))) AS need_high,
-        (relationship IN (SELECT value FROM json_each(:close_relationships))) AS close,
-        annual >= :matrix_value_min AS matrix_value,
-        CASE potential_key WHEN 'high' THEN :label_potential_high
-            WHEN 'mid' THEN :label_potential_mid ELSE :label_potential_low END
-            AS potential_label,
-        CASE WHEN potential != '' THEN potential ELSE CASE potential_key
-            WHEN 'high' THEN :label_potential_high WHEN 'mid' THEN :label_potential_mid
-            ELSE :label_potential_low END END AS potential_value
-    FROM classed
+        (relationship IN (SELECT value FROM json_each(:close_relationships))) AS close
+    FROM valued
 ),
 scored AS (
     SELECT *,
-        (value_key = 'high') + need_high + close + (potential_key = 'high') AS grade_points,
         min(100.0, annual * 100.0 / :vip_amount_full) AS vip_amount,
         min(100.0, coalesce(order_count, 0) / years * 100.0 / :vip_orders_full)
             AS vip_frequency,
@@ -143,13 +116,36 @@ scored AS (
         max(0.0, min(100.0, coalesce(profit, 0) * 100.0 / :vip_profit_full)) AS vip_profit,
         CASE potential_key WHEN 'high' THEN 100.0 WHEN 'mid' THEN 50.0 ELSE 0.0 END
             AS vip_potential
-    FROM segmented
-),
-explained AS (
+    FROM classed
+)
+SELECT id, status, potential, employees, total_amount, annual_amount, first_deal_date,
+    last_deal_date, last_contact_date, next_due_manual, tier_override, tier_override_reason,
+    old_tier, old_lifecycle, old_segment, old_strategy, old_cadence, old_next_due,
+    first_contact, years, deal_age, first_deal_age, contact_age, status_churn,
+    status_churned, annual, potential_key, value_key, churn, need_high, close,
+    CASE WHEN churn THEN 'churn_risk'
+        WHEN value_key = 'potential' AND no_deal_too_long THEN 'nurture'
+        ELSE value_key END AS segment,
+    CASE WHEN status_churned THEN 'churned'
+        WHEN last_deal_date IS NULL THEN 'prospect'
+        WHEN deal_age >= :churned_days THEN 'churned'
+        WHEN deal_age >= :dormant_days THEN 'dormant'
+        WHEN coalesce(first_deal_age, deal_age) < :new_days THEN 'new'
+        ELSE 'repeat' END AS lifecycle_key,
+    (value_key = 'high') + need_high + close + (potential_key = 'high') AS grade_points,
+    vip_amount, vip_frequency, vip_categories, vip_profit, vip_potential,
+    vip_amount * :w_amount + vip_frequency * :w_frequency + vip_categories * :w_categories
+        + vip_profit * :w_profit + vip_potential * :w_potential AS vip_score,
+    annual >= :matrix_value_min AS matrix_value
+FROM scored
+"""
+
+_OUTCOME_SQL = """
+WITH explained AS (
     SELECT *,
-        vip_amount * :w_amount + vip_frequency * :w_frequency
-            + vip_categories * :w_categories + vip_profit * :w_profit
-            + vip_potential * :w_potential AS vip_score,
+        CASE WHEN potential != '' THEN potential ELSE CASE potential_key
+            WHEN 'high' THEN :label_potential_high WHEN 'mid' THEN :label_potential_mid
+            ELSE :label_potential_low END END AS potential_value,
         printf('annual purchases %,d', annual) || CASE WHEN annual_amount IS NULL
             THEN printf(' (total %,d over %.1f years)', total_amount, years) ELSE '' END
             || CASE value_key
@@ -161,16 +157,17 @@ explained AS (
                 || CASE WHEN contact_age IS NULL THEN 'no contact on record'
                     ELSE printf('no contact for %d days (≥ %d)', contact_age,
                         :no_contact_days) END
-            END AS churn_reason
-    FROM scored
+            END AS churn_reason,
+        CASE segment {strategy_cases} END AS strategy,
+        CASE segment {cadence_cases} END AS cadence_days
+    FROM {facts}
 ),
 decided AS (
     SELECT *,
         CASE segment WHEN 'churn_risk' THEN churn_reason
             WHEN 'nurture' THEN printf('no deal %d months after first contact on %s',
                 :nurture_months, first_contact)
-            ELSE value_reason END AS segment_reason,
-        CASE segment {play_cases} END AS play_index
+            ELSE value_reason END AS segment_reason
     FROM explained
 )
 SELECT *,
@@ -190,31 +187,47 @@ SELECT *,
             :new_days)
         ELSE printf('first deal on %s, %d days ago (≥ %d); last deal %d days ago',
             first_deal_date, first_deal_age, :new_days, deal_age) END AS lifecycle_reason,
-    json_extract(:play_strategy, printf('$[%d]', play_index)) AS strategy,
-    json_extract(:play_cadence, printf('$[%d]', play_index)) AS cadence_days,
     CASE WHEN next_due_manual IS NOT NULL
             AND (last_contact_date IS NULL OR next_due_manual > last_contact_date)
         THEN next_due_manual
-        ELSE date(coalesce(last_contact_date, first_contact),
-            printf('+%d days', json_extract(:play_cadence, printf('$[%d]', play_index))))
+        ELSE date(coalesce(last_contact_date, first_contact), printf('+%d days', cadence_days))
         END AS next_due
 FROM decided
 """
 
-_SCOPE_ALL = ("", "")
-_SCOPE_IDS = (
-    "WHERE c.id IN (SELECT value FROM json_each(:ids))",
-    "AND customer_id IN (SELECT value FROM json_each(:ids))",
+_SCOPE_ALL = ""
+_SCOPE_IDS = "WHERE c.id IN (SELECT value FROM json_each(:ids))"
+_SCOPE_MOVED = (
+    "WHERE c.id IN (SELECT id FROM temp.seg WHERE tier IS NOT old_tier "
+    "OR lifecycle IS NOT old_lifecycle)"
 )
 
+# The 24-hour rule, for one customer's tags.
+_LATE_SQL = """
+SELECT count(*), max(date) FROM followups
+WHERE customer_id = :id AND date > date(:today, printf('-%d days', :late_window))
+  AND date <= :today AND julianday(entered_at) > julianday(date) + 1 + :late_hours / 24.0
+"""
 
-def _classify_sql(rules: Rules, scoped: bool) -> str:
-    scope, late_scope = _SCOPE_IDS if scoped else _SCOPE_ALL
-    play_cases = " ".join(f"WHEN '{key}' THEN {i}" for i, key in enumerate(SEGMENTS))
-    return _CLASSIFY_SQL.format(
-        scope=scope, late_scope=late_scope, play_cases=play_cases,
+
+def _facts_sql(scope: str) -> str:
+    return _FACTS_SQL.format(scope=scope)
+
+
+def _outcome_sql(rules: Rules, facts: str) -> str:
+    """The decisions over ``facts``: a temp table's name or a parenthesised query."""
+    return _OUTCOME_SQL.format(
+        facts=facts,
+        strategy_cases=" ".join(f"WHEN '{key}' THEN :strategy_{key}" for key in SEGMENTS),
+        cadence_cases=" ".join(f"WHEN '{key}' THEN :cadence_{key}" for key in SEGMENTS),
         tier=_TIER_SQL[rules.tier_scheme], tier_reason=_TIER_REASON_SQL[rules.tier_scheme],
     )
+
+
+def _classify_sql(rules: Rules, scope: str) -> str:
+    """Facts and decisions of customers in one query, for one of the fixed scopes:
+    everyone, the customers in the JSON list ``:ids``, those whose tier moved."""
+    return _outcome_sql(rules, f"({_facts_sql(scope)})")
 
 
 def rule_params(rules: Rules, today: dt.date) -> dict[str, Any]:
@@ -260,36 +273,36 @@ def rule_params(rules: Rules, today: dt.date) -> dict[str, Any]:
         vip_b=rules.vip.b_min,
         vip_c=rules.vip.c_min,
         matrix_value_min=rules.matrix.value_min,
-        play_strategy=json.dumps([p.strategy for p in plays], ensure_ascii=False),
-        play_cadence=json.dumps([p.cadence_days for p in plays]),
     )
+    for key, play in zip(SEGMENTS, plays, strict=True):
+        params[f"strategy_{key}"] = play.strategy
+        params[f"cadence_{key}"] = play.cadence_days
     return params
 
 
-_OUTCOME_COLUMNS = (
-    "id, old_tier, old_lifecycle, old_segment, old_strategy, old_cadence, old_next_due, "
-    "tier, tier_reason, lifecycle, lifecycle_reason, segment, strategy, cadence_days, next_due"
+_CHANGED = (
+    "(tier IS NOT old_tier OR lifecycle IS NOT old_lifecycle OR segment IS NOT old_segment "
+    "OR strategy IS NOT old_strategy OR cadence_days IS NOT old_cadence "
+    "OR next_due IS NOT old_next_due)"
 )
 
 
 def _classify_into(conn: sqlite3.Connection, table: str, rules: Rules, today: dt.date,
-                   ids: Sequence[int] | None) -> None:
-    """Fill the temp table ``table`` with the outcome for these customers."""
-    sql = _classify_sql(rules, ids is not None)
+                   ids: Sequence[int] | None, *, changed_only: bool = False) -> None:
+    """Fill the temp table ``table`` with the outcome for these customers (only those
+    whose outcome differs from what is stored, with ``changed_only``)."""
     params = rule_params(rules, today)
     if ids is not None:
         params["ids"] = json.dumps(list(ids))
+    classify = _classify_sql(rules, _SCOPE_IDS if ids is not None else _SCOPE_ALL)
     conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
-    # The reasons are only worked out where the tier or lifecycle changes: history needs them.
-    full = (
+    conn.execute(
         f"CREATE TEMP TABLE {table} AS SELECT id, old_tier, old_lifecycle, old_segment, "
-        "old_strategy, old_cadence, old_next_due, tier, "
-        "CASE WHEN tier IS NOT old_tier THEN tier_reason END AS tier_reason, lifecycle, "
-        "CASE WHEN lifecycle IS NOT old_lifecycle THEN lifecycle_reason END "
-        "AS lifecycle_reason, segment, strategy, cadence_days, next_due "
-        f"FROM ({sql})"
+        "old_strategy, old_cadence, old_next_due, tier, lifecycle, segment, strategy, "
+        f"cadence_days, next_due FROM ({classify})"
+        + (f" WHERE {_CHANGED}" if changed_only else ""),
+        params,
     )
-    conn.execute(full, params)
 
 
 @dataclass
@@ -332,9 +345,21 @@ def _report(conn: sqlite3.Connection, table: str, today: dt.date,
             examples: int = 0) -> SegmentReport:
     report = SegmentReport(as_of=today)
     report.customers = conn.execute(f"SELECT count(*) FROM temp.{table}").fetchone()[0]
-    report.tiers = dict(conn.execute(
-        f"SELECT tier, count(*) FROM temp.{table} GROUP BY tier ORDER BY count(*) DESC, tier"
+    report.tiers = _tier_counts(conn, f"SELECT tier FROM temp.{table}")
+    _fill_moves(conn, table, report, examples)
+    return report
+
+
+def _tier_counts(conn: sqlite3.Connection, tiers_sql: str,
+                 params: Sequence[Any] = ()) -> dict[str, int]:
+    return dict(conn.execute(
+        f"SELECT tier, count(*) FROM ({tiers_sql}) GROUP BY tier ORDER BY count(*) DESC, tier",
+        params,
     ).fetchall())
+
+
+def _fill_moves(conn: sqlite3.Connection, table: str, report: SegmentReport,
+                examples: int) -> None:
     report.moves = _moves(conn, table, "old_tier", "tier")
     report.lifecycle_moves = _moves(conn, table, "old_lifecycle", "lifecycle")
     report.strategy_moves = _moves(conn, table, "old_strategy", "strategy")
@@ -349,43 +374,52 @@ def _report(conn: sqlite3.Connection, table: str, today: dt.date,
                     [old, new, examples],
                 )
             ]
-    return report
-
-
-_CHANGED = (
-    "(tier IS NOT old_tier OR lifecycle IS NOT old_lifecycle OR segment IS NOT old_segment "
-    "OR strategy IS NOT old_strategy OR cadence_days IS NOT old_cadence "
-    "OR next_due IS NOT old_next_due)"
-)
 
 
 def segment(store: Store, rules: Rules, today: dt.date, ids: Sequence[int] | None = None,
             *, progress: Callable[[str], None] | None = None) -> SegmentReport:
     """Classify these customers (everyone with ``None``) as of ``today`` and store the
-    outcome; returns the counts per tier and what changed."""
+    outcome; returns the counts per tier and what changed.
+
+    Only customers whose outcome changed are written; the reasons for tier history are
+    worked out only for those whose tier or lifecycle moved.
+    """
     step = progress or (lambda _label: None)
     with store.write() as conn:
         step("classifying")
-        _classify_into(conn, "seg", rules, today, ids)
-        step("comparing")
-        report = _report(conn, "seg", today)
+        _classify_into(conn, "seg", rules, today, ids, changed_only=True)
+        report = SegmentReport(as_of=today)
+        _fill_moves(conn, "seg", report, 0)
         step("recording history")
-        conn.execute(
-            "INSERT INTO tier_history (customer_id, kind, old, new, at, reason) "
-            "SELECT id, 'tier', coalesce(old_tier, ''), tier, :at, tier_reason "
-            "FROM temp.seg WHERE tier IS NOT old_tier "
-            "UNION ALL SELECT id, 'lifecycle', coalesce(old_lifecycle, ''), lifecycle, :at, "
-            "lifecycle_reason FROM temp.seg WHERE lifecycle IS NOT old_lifecycle",
-            {"at": today.isoformat()},
-        )
+        if report.moves or report.lifecycle_moves:
+            why = (
+                "SELECT id, tier_reason, lifecycle_reason "
+                f"FROM ({_classify_sql(rules, _SCOPE_MOVED)})"
+            )
+            conn.execute("DROP TABLE IF EXISTS temp.seg_why")
+            conn.execute(f"CREATE TEMP TABLE seg_why AS {why}", rule_params(rules, today))
+            conn.execute(
+                "INSERT INTO tier_history (customer_id, kind, old, new, at, reason) "
+                "SELECT s.id, 'tier', coalesce(s.old_tier, ''), s.tier, :at, w.tier_reason "
+                "FROM temp.seg s JOIN temp.seg_why w ON w.id = s.id "
+                "WHERE s.tier IS NOT s.old_tier "
+                "UNION ALL SELECT s.id, 'lifecycle', coalesce(s.old_lifecycle, ''), "
+                "s.lifecycle, :at, w.lifecycle_reason "
+                "FROM temp.seg s JOIN temp.seg_why w ON w.id = s.id "
+                "WHERE s.lifecycle IS NOT s.old_lifecycle",
+                {"at": today.isoformat()},
+            )
+            conn.execute("DROP TABLE temp.seg_why")
         step("storing")
         conn.execute(
             "UPDATE customers SET tier = s.tier, lifecycle = s.lifecycle, "
             "segment = s.segment, strategy = s.strategy, cadence_days = s.cadence_days, "
-            "next_due = s.next_due FROM (SELECT * FROM temp.seg WHERE "
-            f"{_CHANGED}) AS s WHERE customers.id = s.id"
+            "next_due = s.next_due FROM temp.seg AS s WHERE customers.id = s.id"
         )
+        step("counting")
         if ids is None:
+            report.tiers = _tier_counts(conn, "SELECT tier FROM customers")
+            report.customers = sum(report.tiers.values())
             conn.execute(
                 "INSERT INTO segmentation_state (id, as_of, rules_fingerprint, at, customers) "
                 "VALUES (1, ?, ?, datetime('now'), ?) ON CONFLICT (id) DO UPDATE SET "
@@ -393,6 +427,12 @@ def segment(store: Store, rules: Rules, today: dt.date, ids: Sequence[int] | Non
                 "at = excluded.at, customers = excluded.customers",
                 [today.isoformat(), rules.fingerprint(), report.customers],
             )
+        else:
+            report.tiers = _tier_counts(
+                conn, "SELECT tier FROM customers WHERE id IN (SELECT value FROM json_each(?))",
+                [json.dumps(list(ids))],
+            )
+            report.customers = sum(report.tiers.values())
         conn.execute("DROP TABLE temp.seg")
     return report
 
@@ -430,11 +470,11 @@ _PROFILE_TAGS = (
 
 def computed_tags(store: Store, rules: Rules, today: dt.date, customer_id: int) -> list[Tag]:
     """The tags the rules give one customer as of ``today``, each with its reason."""
-    sql = _classify_sql(rules, True)
+    sql = _classify_sql(rules, _SCOPE_IDS)
     query = (
         "SELECT value_key, value_reason, segment, segment_reason, lifecycle, "
         "lifecycle_reason, lifecycle_key, churn, churn_reason, deal_age, last_deal_date, "
-        "potential_value, potential, employees, late_count, late_latest, strategy, tier, "
+        "potential_value, potential, employees, strategy, tier, "
         f"tier_reason FROM ({sql})"
     )
     params = rule_params(rules, today)
@@ -444,7 +484,9 @@ def computed_tags(store: Store, rules: Rules, today: dt.date, customer_id: int) 
         return []
     (value_key, value_reason, segment_key, segment_reason, lifecycle, lifecycle_reason,
      _lifecycle_key, churn, churn_reason, deal_age, last_deal, potential_value, potential,
-     employees, late_count, late_latest, strategy, tier, tier_reason) = row
+     employees, strategy, tier, tier_reason) = row
+    late_count, late_latest = store.conn.execute(_LATE_SQL, {**params, "id": customer_id}
+                                                 ).fetchone()
     labels = rules.labels
     tags: list[tuple[str, str, str]] = [
         ("value", rules.segment_label(value_key), value_reason),
@@ -515,3 +557,65 @@ class RulesSegmenter:
 def make_segmenter(rules: Rules, today: dt.date) -> RulesSegmenter:
     """A segmenter applying ``rules`` as of ``today``, to pass to ``Store(segmenter=…)``."""
     return RulesSegmenter(rules, today)
+
+
+def compare(store: Store, current: Rules, new: Rules, today: dt.date, *,
+            examples: int = 5) -> SegmentReport:
+    """Who would move between tiers, lifecycles and strategies if ``new`` replaced
+    ``current`` (both as of ``today``); changes nothing."""
+    conn = store.conn
+    try:
+        _classify_into(conn, "seg_current", current, today, None)
+        _classify_into(conn, "seg_new", new, today, None)
+        conn.execute("DROP TABLE IF EXISTS temp.seg_compare")
+        conn.execute(
+            "CREATE TEMP TABLE seg_compare AS SELECT n.id, b.tier AS old_tier, n.tier, "
+            "b.lifecycle AS old_lifecycle, n.lifecycle, b.segment AS old_segment, n.segment, "
+            "b.strategy AS old_strategy, n.strategy, b.cadence_days AS old_cadence, "
+            "n.cadence_days, b.next_due AS old_next_due, n.next_due "
+            "FROM temp.seg_new n JOIN temp.seg_current b ON b.id = n.id"
+        )
+        return _report(conn, "seg_compare", today, examples=examples)
+    finally:
+        for table in ("seg_current", "seg_new", "seg_compare"):
+            conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+@dataclass
+class DueCustomer:
+    """A customer whose next follow-up is due."""
+
+    id: int
+    name: str
+    owner: str
+    tier: str
+    segment: str
+    strategy: str
+    last_contact_date: str | None
+    next_due: str
+    overdue_days: int
+
+
+def due(store: Store, today: dt.date, *, within_days: int = 0, owner: str | None = None,
+        limit: int | None = None) -> tuple[int, int, list[DueCustomer]]:
+    """Customers due by ``today + within_days``, most overdue first: (how many are due,
+    how many of them are overdue, the first ``limit`` of them)."""
+    where = "next_due IS NOT NULL AND next_due <= date(:today, printf('+%d days', :within))"
+    params: dict[str, Any] = {"today": today.isoformat(), "within": within_days}
+    if owner is not None:
+        where += " AND owner = :owner"
+        params["owner"] = owner
+    total, overdue = store.conn.execute(
+        f"SELECT count(*), coalesce(sum(next_due < :today), 0) FROM customers WHERE {where}",
+        params,
+    ).fetchone()
+    sql = (
+        "SELECT id, name, owner, tier, segment, strategy, last_contact_date, next_due, "
+        "CAST(julianday(:today) - julianday(next_due) AS INTEGER) "
+        f"FROM customers WHERE {where} ORDER BY next_due, id"
+    )
+    if limit is not None:
+        sql += " LIMIT :limit"
+        params["limit"] = limit
+    rows = [DueCustomer(*row) for row in store.conn.execute(sql, params)]
+    return int(total), int(overdue), rows
