@@ -285,3 +285,29 @@ def write_default_rules(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as out:
         out.write(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+
+
+def _toml_value(value: Any) -> str:
+    # JSON scalars and arrays of them are valid TOML (basic strings share JSON's escapes).
+    return json.dumps(value, ensure_ascii=False)
+
+
+def rules_toml(rules: Rules) -> str:
+    """The effective rules as TOML text (without the comments of the defaults file)."""
+    lines: list[str] = []
+    sections: list[tuple[str, dict[str, Any]]] = []
+
+    def walk(prefix: str, table: dict[str, Any]) -> None:
+        scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+        if scalars or not prefix:
+            sections.append((prefix, scalars))
+        for key, value in table.items():
+            if isinstance(value, dict):
+                walk(f"{prefix}.{key}" if prefix else key, value)
+
+    walk("", rules.model_dump(mode="json"))
+    for name, values in sections:
+        if name:
+            lines += ["", f"[{name}]"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+    return "\n".join(lines).lstrip("\n") + "\n"

@@ -619,3 +619,13 @@ def due(store: Store, today: dt.date, *, within_days: int = 0, owner: str | None
         params["limit"] = limit
     rows = [DueCustomer(*row) for row in store.conn.execute(sql, params)]
     return int(total), int(overdue), rows
+
+
+def outcomes(store: Store, limit: int) -> list[dict[str, Any]]:
+    """The stored outcome of the first ``limit`` customers by name."""
+    keys = ("id", "name", "tier", "lifecycle", "segment", "strategy", "cadence_days",
+            "last_contact_date", "next_due", "owner")
+    rows = store.conn.execute(
+        f"SELECT {', '.join(keys)} FROM customers ORDER BY name_norm, id LIMIT ?", [limit]
+    ).fetchall()
+    return [dict(zip(keys, row, strict=True)) for row in rows]
