@@ -57,10 +57,10 @@ def _moves_lines(title: str, moves: dict[tuple[str, str], int],
         return []
     lines = ["", title]
     for (old, new), count in moves.items():
-        line = f"  {old or '(none)'} → {new}: {count}"
+        line = f"  {old or '(none)'} → {new}: {count:,}"
         if examples and examples.get((old, new)):
             shown = examples[(old, new)]
-            more = f" and {count - len(shown)} more" if count > len(shown) else ""
+            more = f" and {count - len(shown):,} more" if count > len(shown) else ""
             line += f"  ({', '.join(shown)}{more})"
         lines.append(line)
     return lines
@@ -129,7 +129,7 @@ def due_command(ctx: Context, owner: str | None, within_days: int, limit: int,
         _ensure_current(ctx, store, rules)
         total, overdue, rows = due(store, ctx.today, within_days=within_days, owner=owner,
                                    limit=limit)
-    listed = []
+    listed: list[dict[str, Any]] = []
     for row in rows:
         play = rules.playbook.play(row.segment) if row.segment else None
         listed.append({
