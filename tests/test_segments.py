@@ -330,3 +330,27 @@ def test_bulk_and_incremental_agree(db_path: Path) -> None:
         ).fetchall()
         assert again == bulk
         assert len({row[1] for row in bulk}) == 5
+
+
+def test_large_changes_rebuild_the_indexes_they_touch(
+        db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuicrm.core.gen import generate
+    from tuicrm.core.store import segments
+
+    def indexes(store: Store) -> list[tuple[str, str]]:
+        return store.conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name = 'customers' ORDER BY name").fetchall()
+
+    with open_store(db_path, "2024-03-01") as store:
+        generate(store, 200, seed=5, end=D("2024-03-01"))
+        before = indexes(store)
+        expected = store.conn.execute("SELECT id, tier, next_due FROM customers").fetchall()
+        store.conn.execute("UPDATE customers SET tier = '', next_due = NULL")
+        monkeypatch.setattr(segments, "_REBUILD_INDEXES_FROM", 10)
+        report = segment(store, default_rules(), D("2024-03-01"))
+        assert report.changed == 200
+        assert indexes(store) == before
+        assert store.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert store.conn.execute("SELECT id, tier, next_due FROM customers").fetchall() == (
+            expected)

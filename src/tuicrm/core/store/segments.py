@@ -18,7 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -376,6 +377,34 @@ def _fill_moves(conn: sqlite3.Connection, table: str, report: SegmentReport,
             ]
 
 
+# From this many changed customers on, the indexes on the columns segmentation writes
+# are dropped and built again after the update: sorting once beats a million scattered
+# index updates (a first segmentation of 1,000,000 customers).
+_REBUILD_INDEXES_FROM = 50_000
+_SEGMENT_COLUMNS = ("tier", "lifecycle", "segment", "strategy", "cadence_days", "next_due")
+
+
+@contextmanager
+def _indexes_rebuilt_if(conn: sqlite3.Connection, rebuild: bool) -> Iterator[None]:
+    """Drop the customers' indexes on segmentation columns for the block, then rebuild
+    them from the schema's own text (inside the caller's transaction)."""
+    if not rebuild:
+        yield
+        return
+    indexes = [
+        (name, sql) for name, sql in conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name = 'customers' AND sql IS NOT NULL")
+        if any(column in {c[2] for c in conn.execute(
+            "SELECT * FROM pragma_index_info(?)", [name])} for column in _SEGMENT_COLUMNS)
+    ]
+    for name, _ in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    yield
+    for _, sql in indexes:
+        conn.execute(sql)
+
+
 def segment(store: Store, rules: Rules, today: dt.date, ids: Sequence[int] | None = None,
             *, progress: Callable[[str], None] | None = None) -> SegmentReport:
     """Classify these customers (everyone with ``None``) as of ``today`` and store the
@@ -411,11 +440,12 @@ def segment(store: Store, rules: Rules, today: dt.date, ids: Sequence[int] | Non
             )
             conn.execute("DROP TABLE temp.seg_why")
         step("storing")
-        conn.execute(
-            "UPDATE customers SET tier = s.tier, lifecycle = s.lifecycle, "
-            "segment = s.segment, strategy = s.strategy, cadence_days = s.cadence_days, "
-            "next_due = s.next_due FROM temp.seg AS s WHERE customers.id = s.id"
-        )
+        with _indexes_rebuilt_if(conn, report.changed >= _REBUILD_INDEXES_FROM):
+            conn.execute(
+                "UPDATE customers SET tier = s.tier, lifecycle = s.lifecycle, "
+                "segment = s.segment, strategy = s.strategy, cadence_days = s.cadence_days, "
+                "next_due = s.next_due FROM temp.seg AS s WHERE customers.id = s.id"
+            )
         step("counting")
         if ids is None:
             report.tiers = _tier_counts(conn, "SELECT tier FROM customers")
