@@ -277,7 +277,7 @@ def test_tier_history_keeps_every_change(template: Store) -> None:
     rows = template.conn.execute(
         "SELECT kind, old, new, at, reason FROM tier_history WHERE customer_id = ? "
         "ORDER BY id", [b.id]).fetchall()
-    assert rows[0][:3] == ("tier", "", "中价值")
+    assert rows[0] == ("tier", "", "中价值", "2024-03-01", "first segmentation")
     assert rows[-1] == ("tier", "中价值", "高价值", "2024-03-01",
                         "annual purchases 600,000 (total 600,000 over 1.0 years) ≥ 500,000")
 

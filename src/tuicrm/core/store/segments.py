@@ -198,10 +198,12 @@ FROM decided
 
 _SCOPE_ALL = ""
 _SCOPE_IDS = "WHERE c.id IN (SELECT value FROM json_each(:ids))"
+# Customers whose tier or lifecycle moved from an earlier one (not a first assignment).
 _SCOPE_MOVED = (
-    "WHERE c.id IN (SELECT id FROM temp.seg WHERE tier IS NOT old_tier "
-    "OR lifecycle IS NOT old_lifecycle)"
+    "WHERE c.id IN (SELECT id FROM temp.seg WHERE (tier IS NOT old_tier AND old_tier != '') "
+    "OR (lifecycle IS NOT old_lifecycle AND old_lifecycle != ''))"
 )
+FIRST_SEGMENTATION = "first segmentation"
 
 # The 24-hour rule, for one customer's tags.
 _LATE_SQL = """
@@ -427,16 +429,19 @@ def segment(store: Store, rules: Rules, today: dt.date, ids: Sequence[int] | Non
             )
             conn.execute("DROP TABLE IF EXISTS temp.seg_why")
             conn.execute(f"CREATE TEMP TABLE seg_why AS {why}", rule_params(rules, today))
+            # A first assignment is recorded too (so reviews know since when), with a
+            # plain reason: working out a million reasons would double a first run.
             conn.execute(
                 "INSERT INTO tier_history (customer_id, kind, old, new, at, reason) "
-                "SELECT s.id, 'tier', coalesce(s.old_tier, ''), s.tier, :at, w.tier_reason "
-                "FROM temp.seg s JOIN temp.seg_why w ON w.id = s.id "
+                "SELECT s.id, 'tier', coalesce(s.old_tier, ''), s.tier, :at, "
+                "coalesce(w.tier_reason, :first) "
+                "FROM temp.seg s LEFT JOIN temp.seg_why w ON w.id = s.id "
                 "WHERE s.tier IS NOT s.old_tier "
                 "UNION ALL SELECT s.id, 'lifecycle', coalesce(s.old_lifecycle, ''), "
-                "s.lifecycle, :at, w.lifecycle_reason "
-                "FROM temp.seg s JOIN temp.seg_why w ON w.id = s.id "
+                "s.lifecycle, :at, coalesce(w.lifecycle_reason, :first) "
+                "FROM temp.seg s LEFT JOIN temp.seg_why w ON w.id = s.id "
                 "WHERE s.lifecycle IS NOT s.old_lifecycle",
-                {"at": today.isoformat()},
+                {"at": today.isoformat(), "first": FIRST_SEGMENTATION},
             )
             conn.execute("DROP TABLE temp.seg_why")
         step("storing")
