@@ -354,3 +354,16 @@ def test_large_changes_rebuild_the_indexes_they_touch(
         assert store.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert store.conn.execute("SELECT id, tier, next_due FROM customers").fetchall() == (
             expected)
+
+
+def test_a_bare_customer_gets_tags_that_say_why(db_path: Path) -> None:
+    with open_store(db_path, "2024-03-01") as store:
+        customer = add(store, first_contact_date="2024-02-01")
+        tags = {str(t): t.reason for t in store.tags(customer.id or 0)}
+        assert tags == {
+            "value:潜力": "annual purchases 0 (total 0 over 1.0 years) < 100,000",
+            "lifecycle:潜在": "no deal yet",
+            "strategy:常规跟进型": "playbook for 潜力: 销售专员, 邮件 every 30 days",
+            "kind:enterprise": "kind in the profile",
+        }
+        assert (customer.tier, customer.next_due) == ("潜力", D("2024-03-02"))
