@@ -367,3 +367,26 @@ def test_a_bare_customer_gets_tags_that_say_why(db_path: Path) -> None:
             "kind:enterprise": "kind in the profile",
         }
         assert (customer.tier, customer.next_due) == ("潜力", D("2024-03-02"))
+
+
+@pytest.mark.parametrize("scheme", ["value", "grade", "vip", "matrix"])
+def test_bulk_agrees_with_the_single_query(db_path: Path, scheme: str) -> None:
+    """The bulk path's two passes decide exactly as the one query the tags come from."""
+    import json
+
+    from tuicrm.core.gen import generate
+    from tuicrm.core.store.segments import _SCOPE_IDS, _classify_sql, rule_params
+
+    rules = parse_rules({"tier_scheme": scheme})
+    with open_store(db_path, "2024-03-01", rules) as store:
+        generate(store, 300, seed=11, end=D("2024-03-01"))
+        store.conn.execute("UPDATE customers SET tier_override = 'X' WHERE id % 50 = 0")
+        segment(store, rules, D("2024-03-01"))
+        columns = "id, tier, lifecycle, segment, strategy, cadence_days, next_due"
+        stored = store.conn.execute(f"SELECT {columns} FROM customers ORDER BY id").fetchall()
+        params = rule_params(rules, D("2024-03-01"))
+        params["ids"] = json.dumps([row[0] for row in stored])
+        single = store.conn.execute(
+            f"SELECT {columns} FROM ({_classify_sql(rules, _SCOPE_IDS)}) ORDER BY id", params
+        ).fetchall()
+        assert single == stored

@@ -290,6 +290,41 @@ _CHANGED = (
 )
 
 
+# The bulk path works in two passes, each key computed once per customer: the keys from
+# the facts into a narrow temp table, then the outcome from the keys and the stored row.
+# It must agree with _OUTCOME_SQL (test_bulk_agrees_with_the_single_query proves it).
+_KEYS_SQL = """
+SELECT id, segment, lifecycle_key, first_contact, {scheme_tier} AS scheme_tier
+FROM ({facts})
+"""
+
+_STORED_OUTCOME_SQL = """
+SELECT * FROM (
+    SELECT k.id, c.tier AS old_tier, c.lifecycle AS old_lifecycle,
+        c.segment AS old_segment, c.strategy AS old_strategy, c.cadence_days AS old_cadence,
+        c.next_due AS old_next_due,
+        CASE WHEN c.tier_override != '' THEN c.tier_override ELSE coalesce(k.scheme_tier,
+            CASE k.segment WHEN 'high' THEN :label_high WHEN 'mid' THEN :label_mid
+                WHEN 'potential' THEN :label_potential
+                WHEN 'churn_risk' THEN :label_churn_risk ELSE :label_nurture END) END
+            AS tier,
+        CASE k.lifecycle_key WHEN 'churned' THEN :label_churned
+            WHEN 'prospect' THEN :label_prospect WHEN 'dormant' THEN :label_dormant
+            WHEN 'new' THEN :label_new ELSE :label_repeat END AS lifecycle,
+        k.segment AS segment,
+        CASE k.segment {strategy_cases} END AS strategy,
+        CASE k.segment {cadence_cases} END AS cadence_days,
+        CASE WHEN c.next_due_manual IS NOT NULL
+                AND (c.last_contact_date IS NULL OR c.next_due_manual > c.last_contact_date)
+            THEN c.next_due_manual
+            ELSE date(coalesce(c.last_contact_date, k.first_contact),
+                printf('+%d days', CASE k.segment {cadence_cases} END))
+            END AS next_due
+    FROM temp.seg_keys k JOIN customers c ON c.id = k.id
+)
+"""
+
+
 def _classify_into(conn: sqlite3.Connection, table: str, rules: Rules, today: dt.date,
                    ids: Sequence[int] | None, *, changed_only: bool = False) -> None:
     """Fill the temp table ``table`` with the outcome for these customers (only those
@@ -297,15 +332,24 @@ def _classify_into(conn: sqlite3.Connection, table: str, rules: Rules, today: dt
     params = rule_params(rules, today)
     if ids is not None:
         params["ids"] = json.dumps(list(ids))
-    classify = _classify_sql(rules, _SCOPE_IDS if ids is not None else _SCOPE_ALL)
+    scheme_tier = "NULL" if rules.tier_scheme == "value" else _TIER_SQL[rules.tier_scheme]
+    keys = _KEYS_SQL.format(
+        scheme_tier=scheme_tier,
+        facts=_facts_sql(_SCOPE_IDS if ids is not None else _SCOPE_ALL),
+    )
+    conn.execute("DROP TABLE IF EXISTS temp.seg_keys")
+    conn.execute(f"CREATE TEMP TABLE seg_keys AS {keys}", params)
+    outcome = _STORED_OUTCOME_SQL.format(
+        strategy_cases=" ".join(f"WHEN '{key}' THEN :strategy_{key}" for key in SEGMENTS),
+        cadence_cases=" ".join(f"WHEN '{key}' THEN :cadence_{key}" for key in SEGMENTS),
+    )
     conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
     conn.execute(
-        f"CREATE TEMP TABLE {table} AS SELECT id, old_tier, old_lifecycle, old_segment, "
-        "old_strategy, old_cadence, old_next_due, tier, lifecycle, segment, strategy, "
-        f"cadence_days, next_due FROM ({classify})"
+        f"CREATE TEMP TABLE {table} AS {outcome}"
         + (f" WHERE {_CHANGED}" if changed_only else ""),
         params,
     )
+    conn.execute("DROP TABLE temp.seg_keys")
 
 
 @dataclass
