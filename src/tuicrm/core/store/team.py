@@ -355,7 +355,7 @@ def verify_backup(source: str | os.PathLike[str]) -> None:
             problems = integrity_problems(conn)
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path} is not a tuicrm database ({exc}); nothing restored") \
+            raise StoreError(f"{path} fails integrity_check ({exc}); nothing restored") \
                 from None
     finally:
         conn.close()
