@@ -63,6 +63,7 @@ async def fetch(server: TeamServer, path: str) -> tuple[int, str]:
 
 LOCAL = TeamServer("tuicrm", host="127.0.0.1", port=8000)
 REMOTE = TeamServer("tuicrm", host="0.0.0.0", port=8000, token="s3cret")
+LOCAL_TOKEN = TeamServer("tuicrm", host="127.0.0.1", port=8000, token="s3cret")
 
 
 @pytest.mark.parametrize(
@@ -80,6 +81,8 @@ REMOTE = TeamServer("tuicrm", host="0.0.0.0", port=8000, token="s3cret")
         (REMOTE, "/ws", {"Origin": "http://{host}"}, 403),
         (REMOTE, "/ws/wrong", {"Origin": "http://{host}"}, 403),
         (REMOTE, "/ws/s3cret", {"Origin": "https://evil.example"}, 403),
+        (LOCAL_TOKEN, "/ws", {"Origin": "http://{host}"}, 403),
+        (LOCAL_TOKEN, "/ws/s3cret", {"Origin": "http://{host}"}, 101),
     ],
 )
 def test_websocket_origin_and_token(spawned: list[str], server: TeamServer, path: str,
@@ -153,3 +156,26 @@ def test_serve_command_refuses_remote_without_flag(db_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--db", str(db_path), "serve", "--host", "0.0.0.0"])
     assert result.exit_code == 1
     assert "--allow-remote" in result.output
+
+
+@pytest.mark.parametrize(
+    ("host", "flags", "warned"),
+    [("127.0.0.1", [], False), ("0.0.0.0", ["--allow-remote"], True)],
+)
+def test_serve_command_always_sets_a_token(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch, host: str, flags: list[str], warned: bool
+) -> None:
+    from click.testing import CliRunner
+
+    from tuicrm.cli import cli
+
+    servers: list[TeamServer] = []
+    monkeypatch.setattr(TeamServer, "serve", lambda self, debug=False: servers.append(self))
+    result = CliRunner().invoke(
+        cli, ["--db", str(db_path), "--user", "alice", "serve", "--host", host, *flags])
+    assert result.exit_code == 0, result.output
+    (server,) = servers
+    assert server.token and f"?token={server.token}" in result.output
+    assert ("WARNING" in result.output) is warned
+    assert ("ssh -N -L 8000:127.0.0.1:8000" in result.output) is not warned
+    assert "--user alice" in server.command

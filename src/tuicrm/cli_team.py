@@ -222,25 +222,30 @@ def check_command(ctx: Context) -> None:
               help="Address to bind. Anything but loopback needs --allow-remote.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--allow-remote", is_flag=True,
-              help="Allow binding beyond loopback; a token printed at start is then required.")
+              help="Allow binding beyond loopback (prints a warning).")
 @pass_context
 def serve(ctx: Context, host: str, port: int, allow_remote: bool) -> None:
-    """Serve the app in a browser (textual-serve), on 127.0.0.1 unless told otherwise."""
+    """Serve the app in a browser (textual-serve), on 127.0.0.1 unless told otherwise.
+
+    Only a page opened with the token printed at start can connect.
+    """
     from tuicrm.serve import TeamServer, is_loopback, new_token, served_command
 
     remote = not is_loopback(host)
     if remote and not allow_remote:
         fail(f"--host {host} is reachable from other machines; add --allow-remote to mean "
              "it, or keep 127.0.0.1 and use an SSH tunnel")
-    token = new_token() if remote else None
+    # A token even on loopback: on a shared server every other local user can reach
+    # 127.0.0.1, and would otherwise drive the app as you.
+    token = new_token()
     server = TeamServer(served_command(ctx), host=host, port=port, token=token)
     if remote:
-        click.echo(f"WARNING: serving on {host}:{port}, reachable from other machines. "
-                   "Anyone with the token below can act as "
-                   f"{ctx.user}; traffic is not encrypted.", err=True)
+        click.echo(f"WARNING: serving on {host}:{port}, reachable from other machines; "
+                   "traffic is not encrypted. Anyone with the address below works as "
+                   f"{ctx.user}.", err=True)
         click.echo(f"open: http://{host}:{port}/?token={token}", err=True)
     else:
-        click.echo(f"serving on http://{host}:{port}/ (this machine only). From your "
-                   f"laptop: ssh -N -L {port}:127.0.0.1:{port} USER@THIS-SERVER, then open "
-                   f"http://localhost:{port}/", err=True)
+        click.echo(f"serving on {host}:{port} (this machine only). From your laptop:\n"
+                   f"  ssh -N -L {port}:127.0.0.1:{port} YOU@THIS-SERVER\n"
+                   f"then open http://localhost:{port}/?token={token}", err=True)
     server.serve()

@@ -6,7 +6,9 @@ as them. :class:`TeamServer` refuses, before any app process is spawned:
 
 - a websocket whose ``Origin`` is not the page's own origin (and, bound to loopback,
   not a loopback name: a DNS-rebinding page has a matching but foreign host);
-- when bound beyond loopback, a websocket or page without the token printed at start.
+- a websocket or page without the token printed at start. ``tuicrm serve`` always sets
+  one: on a shared server 127.0.0.1 is reachable by every other local user. The class
+  allows no token on loopback only (for a single-user machine), never beyond.
 """
 
 from __future__ import annotations
