@@ -8,10 +8,11 @@ import json
 import os
 import sqlite3
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from tuicrm.cli import cli
 from tuicrm.core.identity import resolve_identity
@@ -260,14 +261,17 @@ def test_backup_refuses_to_overwrite_the_database(team_store: Store) -> None:
 # -- the commands ----------------------------------------------------------------------
 
 
+Invoke = Callable[..., Result]
+
+
 @pytest.fixture
-def run(db_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def run(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     """Invoke ``tuicrm`` on the test database as a user (or through sudo)."""
     for name in ("SUDO_USER", "TUICRM_USER", "TUICRM_SHARED"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TUICRM_DB", str(db_path))
 
-    def invoke(*args: str, user: str = "boss", sudo_user: str | None = None):  # type: ignore[no-untyped-def]
+    def invoke(*args: str, user: str = "boss", sudo_user: str | None = None) -> Result:
         env = {"TUICRM_USER": user}
         if sudo_user:
             env["SUDO_USER"] = sudo_user
@@ -276,7 +280,7 @@ def run(db_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unty
     return invoke
 
 
-def test_team_commands(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_team_commands(run: Invoke, tmp_path: Path) -> None:
     assert "boss is a manager" in run("init").output
     assert run("user", "add", "alice", "--role", "rep").exit_code == 0
     refused = run("user", "add", "mallory", user="alice")
@@ -306,7 +310,7 @@ def test_team_commands(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-
     assert "restored" in run("restore", "--yes", str(tmp_path / "copy.db")).output
 
 
-def test_locked_mode_takes_the_name_from_sudo(run) -> None:  # type: ignore[no-untyped-def]
+def test_locked_mode_takes_the_name_from_sudo(run: Invoke) -> None:
     run("init")
     run("user", "add", "alice", "--role", "rep")
     # alice, through sudo, asks to be boss: she stays alice, and is told so
@@ -316,14 +320,14 @@ def test_locked_mode_takes_the_name_from_sudo(run) -> None:  # type: ignore[no-u
     assert "alice is a rep: only a manager can add users" in result.output
 
 
-def test_check_refuses_world_writable(run, db_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_check_refuses_world_writable(run: Invoke, db_path: Path) -> None:
     run("init")
     os.chmod(db_path, 0o666)
     result = run("check")
     assert result.exit_code == 1 and "world-writable" in result.output
 
 
-def test_init_shared(run, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_init_shared(run: Invoke, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TUICRM_SHARED", "1")
     assert run("init").exit_code == 0
     assert stat.S_IMODE(db_path.stat().st_mode) == 0o660

@@ -112,7 +112,7 @@ class TeamServer(Server):
             raise web.HTTPForbidden(text=f"refused: {reason}\n")
         return await super().handle_websocket(request)
 
-    async def handle_index(self, request: web.Request) -> web.Response:  # type: ignore[override]
+    async def handle_index(self, request: web.Request) -> web.Response:
         if self.loopback_only and not is_loopback(request.url.host or ""):
             raise web.HTTPForbidden(text="refused: this server answers only to localhost\n")
         if not self._token_ok(request.query.get("token")):
