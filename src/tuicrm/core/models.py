@@ -106,9 +106,7 @@ def error_messages(exc: ValidationError) -> list[str]:
         field = ".".join(str(part) for part in error["loc"]) or "value"
         reason = error["msg"].removeprefix("Value error, ")
         value = error.get("input")
-        if isinstance(value, dict | list) or value is None:
-            messages.append(f"{field}: {reason}")
-        elif reason.startswith(repr(value)):
+        if isinstance(value, dict | list) or value is None or reason.startswith(repr(value)):
             messages.append(f"{field}: {reason}")
         else:
             messages.append(f"{field}: {value!r} {reason[:1].lower()}{reason[1:]}")

@@ -32,8 +32,8 @@ from tuicrm.core.models import (
     Tag,
     Todo,
 )
-from tuicrm.core.store.migrations import migrations
 from tuicrm.core.search import SearchPlan, plan_search
+from tuicrm.core.store.migrations import migrations
 from tuicrm.core.text import name_grams, normalize_name, pinyin_full, pinyin_initials
 
 BUSY_TIMEOUT_MS = 10_000
