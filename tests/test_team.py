@@ -342,3 +342,10 @@ def test_team_commands_have_help(command: list[str]) -> None:
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage:" in result.output
+
+
+def test_init_by_a_stranger_still_brings_the_database_up_to_date(run: Invoke) -> None:
+    run("init")
+    result = run("init", user="mallory")
+    assert result.exit_code == 0
+    assert "mallory is not one of its users" in result.output

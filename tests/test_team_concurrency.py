@@ -155,9 +155,12 @@ def test_writer_killed_mid_transaction_leaves_nothing_of_it(
 ) -> None:
     with Store(db_path) as store:
         (customer_id,) = add_customers(store, 1)
+    wal = db_path.with_name(db_path.name + "-wal")
     worker = start(workers, "kill-mid", db_path, customer_id, 300)
+    before = wal.stat().st_size
     worker.go()
     worker.wait_for("mid")
+    assert wal.stat().st_size > before  # the uncommitted pages did reach the file
     worker.kill()
 
     assert integrity(db_path) == "ok"

@@ -130,11 +130,16 @@ def init(ctx: Context, shared: bool) -> None:
 
     The first user to init a database becomes its manager.
     """
+    from tuicrm.core.permissions import PermissionDenied
     from tuicrm.core.store import team
 
     with ctx.open_store(create=True, shared=shared) as store:
-        who = team.actor(store, ctx.user)
-    click.echo(f"database ready at {ctx.db_path} ({who.name} is a {who.role})")
+        try:
+            who = team.actor(store, ctx.user)
+            role = f"{who.name} is a {who.role}"
+        except PermissionDenied:
+            role = f"{ctx.user} is not one of its users"
+    click.echo(f"database ready at {ctx.db_path} ({role})")
 
 
 @cli.command()
