@@ -349,3 +349,33 @@ def test_init_by_a_stranger_still_brings_the_database_up_to_date(run: Invoke) ->
     result = run("init", user="mallory")
     assert result.exit_code == 0
     assert "mallory is not one of its users" in result.output
+
+
+def test_backup_to_a_missing_directory_says_so(team_store: Store, tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cannot write the backup"):
+        team.backup(team_store, tmp_path / "nowhere" / "copy.db")
+
+
+def test_a_rep_cannot_read_another_reps_history(run: Invoke) -> None:
+    run("init")
+    run("user", "add", "alice", "--role", "rep")
+    with Store(os.environ["TUICRM_DB"]) as store:
+        store.add_customer(Customer(name="B商贸公司", owner="bob"), user="boss")
+    refused = run("history", "B商贸公司", user="alice")
+    assert refused.exit_code == 1 and "owned by bob" in refused.output
+    assert run("history", "B商贸公司").exit_code == 0
+
+
+def test_look_ups_and_team_core_import_without_textual_or_aiohttp() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tuicrm.cli, tuicrm.core.store.team, tuicrm.core.permissions, "
+        "tuicrm.core.identity; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('textual', 'textual_serve', 'aiohttp')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -318,7 +318,10 @@ def backup(store: Store, dest: str | os.PathLike[str]) -> Path:
     if isinstance(store.path, Path) and target.exists() and target.samefile(store.path):
         raise StoreError(f"{target} is the database itself; back up to another file")
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except OSError as exc:
+        raise StoreError(f"{target}: cannot write the backup ({exc.strerror})") from None
     os.close(fd)
     try:
         copy = sqlite3.connect(str(partial), isolation_level=None)
@@ -335,6 +338,10 @@ def backup(store: Store, dest: str | os.PathLike[str]) -> Path:
         with open(partial, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, target)
+    except (OSError, sqlite3.Error) as exc:
+        partial.unlink(missing_ok=True)
+        # A full disk lands here: the half-written copy is gone, the database untouched.
+        raise StoreError(f"{target}: the backup failed ({exc}); nothing written") from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
