@@ -379,3 +379,15 @@ def test_look_ups_and_team_core_import_without_textual_or_aiohttp() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("batch", [1, 2, 200])
+def test_pool_returns_in_short_transactions(
+    team_store: Store, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    monkeypatch.setattr(team, "POOL_BATCH", batch)
+    today = dt.date.today() + dt.timedelta(days=200)
+    returned = team.return_to_pool(team_store, today=today)
+    assert sorted(r.name for r in returned) == ["A科技有限公司", "B商贸公司"]
+    assert {r.name for r in team.pool(team_store)} == {"A科技有限公司", "B商贸公司",
+                                                      "C个体工作室"}

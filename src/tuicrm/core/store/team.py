@@ -172,17 +172,30 @@ def pool(store: Store, *, limit: int | None = None) -> list[CustomerRow]:
     return [_list_row(r) for r in store.conn.execute(sql, params).fetchall()]
 
 
-_STALE_SQL = """
+# Whether customer ``c`` is stale as of :cutoff: its owner has had it since before the
+# cutoff and logged no follow-up since. Shared by the listing and the UPDATE, so the
+# UPDATE re-checks under the write lock what the listing read without it.
+_STALE_WHERE = """
+c.owner != ''
+AND coalesce((SELECT o.since FROM ownership o
+              WHERE o.customer_id = c.id AND o.owner = c.owner),
+             substr(c.created_at, 1, 10)) < :cutoff
+AND coalesce((SELECT max(f.date) FROM followups f
+              WHERE f.customer_id = c.id AND f.owner = c.owner), '') < :cutoff
+"""
+
+_STALE_SQL = f"""
 SELECT c.id, c.name, c.owner,
     (SELECT max(f.date) FROM followups f
      WHERE f.customer_id = c.id AND f.owner = c.owner) AS last_followup
-FROM customers c LEFT JOIN ownership o ON o.customer_id = c.id AND o.owner = c.owner
-WHERE c.owner != ''
-  AND coalesce(o.since, substr(c.created_at, 1, 10)) < :cutoff
-  AND coalesce((SELECT max(f.date) FROM followups f
-                WHERE f.customer_id = c.id AND f.owner = c.owner), '') < :cutoff
+FROM customers c
+WHERE {_STALE_WHERE}
 ORDER BY c.id
 """
+
+POOL_BATCH = 200
+"""Customers returned per transaction: a first sweep over a large, long-neglected book
+must not hold the write lock for seconds while reps are saving."""
 
 
 def stale(store: Store, *, today: dt.date, days: int = POOL_DAYS) -> list[PoolReturn]:
@@ -193,27 +206,39 @@ def stale(store: Store, *, today: dt.date, days: int = POOL_DAYS) -> list[PoolRe
 
 
 def return_to_pool(store: Store, *, today: dt.date, days: int = POOL_DAYS) -> list[PoolReturn]:
-    """Put every stale customer back in the pool, in one transaction, with an audit line
-    each. The owner is matched in the ``UPDATE`` so a follow-up or claim that lands
-    meanwhile is never undone."""
+    """Put every stale customer back in the pool, with an audit line each.
+
+    Works in short transactions of :data:`POOL_BATCH` customers. Each ``UPDATE``
+    re-checks staleness and the owner under the write lock, so a follow-up or a claim
+    that lands meanwhile is never undone.
+    """
+    cutoff = (today - dt.timedelta(days=days)).isoformat()
+    candidates = stale(store, today=today, days=days)
     returned: list[PoolReturn] = []
-    with store.write() as conn:
-        for entry in stale(store, today=today, days=days):
-            cursor = conn.execute(
-                "UPDATE customers SET owner = '', version = version + 1, updated_at = ?, "
-                "updated_by = ? WHERE id = ? AND owner = ?",
-                [utc_now(), POOL_USER, entry.customer_id, entry.owner],
-            )
-            if cursor.rowcount != 1:
-                continue
-            conn.execute("DELETE FROM ownership WHERE customer_id = ?", [entry.customer_id])
-            store._audit(entry.customer_id, POOL_USER, "return to pool", "owner",
-                         entry.owner, "")
-            returned.append(entry)
-        ids = [r.customer_id for r in returned]
-        if ids:
-            store._after_change(ids)
-            store.reindex(ids)
+    for start in range(0, len(candidates), POOL_BATCH):
+        batch: list[PoolReturn] = []
+        with store.write() as conn:
+            now = utc_now()
+            for entry in candidates[start : start + POOL_BATCH]:
+                cursor = conn.execute(
+                    "UPDATE customers AS c SET owner = '', version = version + 1, "
+                    f"updated_at = :now, updated_by = :user WHERE c.id = :id "
+                    f"AND c.owner = :owner AND {_STALE_WHERE}",
+                    {"now": now, "user": POOL_USER, "id": entry.customer_id,
+                     "owner": entry.owner, "cutoff": cutoff},
+                )
+                if cursor.rowcount != 1:
+                    continue
+                conn.execute("DELETE FROM ownership WHERE customer_id = ?",
+                             [entry.customer_id])
+                store._audit(entry.customer_id, POOL_USER, "return to pool", "owner",
+                             entry.owner, "")
+                batch.append(entry)
+            if batch:
+                ids = [r.customer_id for r in batch]
+                store._after_change(ids)
+                store.reindex(ids)
+        returned += batch
     return returned
 
 
