@@ -85,6 +85,11 @@ class TeamServer(Server):
         if not self.loopback_only and token is None:
             raise ValueError("a server reachable from other machines needs a token")
 
+    async def on_startup(self, app: web.Application) -> None:
+        # textual-serve prints a banner with an address lacking the token; the
+        # command has already said where to connect.
+        pass
+
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
         # The browser script appends "?width=…" to the websocket URL, so the token
