@@ -34,8 +34,11 @@ class Context:
 
     def __init__(self, db: str | None, user: str | None, today: str | None,
                  rules: str | None) -> None:
+        from tuicrm.core.identity import resolve_identity
+
         self.db_path = paths.database_path(db)
-        self.user = user or os.environ.get("TUICRM_USER") or _login_name()
+        self.identity = resolve_identity(user, os.environ)
+        self.user = self.identity.name
         self.today_text = today or os.environ.get("TUICRM_TODAY")
         self.rules_option = rules
 
@@ -49,14 +52,22 @@ class Context:
         except ValueError:
             fail(f"--today: {self.today_text!r} is not a date (use YYYY-MM-DD)")
 
-    def open_store(self, *, create: bool = False) -> Store:
-        """Open the database; it must exist unless ``create``."""
-        from tuicrm.core.store import Store
+    def open_store(self, *, create: bool = False, shared: bool = False) -> Store:
+        """Open the database; it must exist unless ``create``. With ``shared`` (or
+        ``TUICRM_SHARED=1``) a new database is created group-shared for a team."""
+        from tuicrm.core.store import Store, StoreError
 
         if not create and not self.db_path.exists():
             fail(f"no database at {self.db_path}: run 'tuicrm init' or 'tuicrm seed' first")
+        if create and (shared or os.environ.get("TUICRM_SHARED") == "1"):
+            from tuicrm.core.store.files import create_shared
+
+            create_shared(self.db_path)
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        return Store(self.db_path, segmenter=self.segmenter())
+        try:
+            return Store(self.db_path, segmenter=self.segmenter())
+        except StoreError as exc:
+            fail(str(exc))
 
     @property
     def rules_path(self) -> Path:
@@ -134,12 +145,25 @@ def cli(ctx: click.Context, db: str | None, user: str | None, today: str | None,
 
 
 @cli.command()
+@click.option("--shared", is_flag=True,
+              help="Team install: directory 2770, file 0660 (also TUICRM_SHARED=1).")
 @pass_context
-def init(ctx: Context) -> None:
-    """Create an empty database (or bring an old one up to date)."""
-    with ctx.open_store(create=True):
-        pass
-    click.echo(f"database ready at {ctx.db_path}")
+@handles_errors
+def init(ctx: Context, shared: bool) -> None:
+    """Create an empty database (or bring an old one up to date).
+
+    The first user to init a database becomes its manager.
+    """
+    from tuicrm.core.permissions import PermissionDenied
+    from tuicrm.core.store import team
+
+    with ctx.open_store(create=True, shared=shared) as store:
+        try:
+            who = team.actor(store, ctx.user)
+            role = f"{who.name} is a {who.role}"
+        except PermissionDenied:
+            role = f"{ctx.user} is not one of its users"
+    click.echo(f"database ready at {ctx.db_path} ({role})")
 
 
 @cli.command()
@@ -359,6 +383,7 @@ def main() -> None:
 
 
 from tuicrm import cli_segment  # noqa: E402, F401  (registers segment, due, rules)
+from tuicrm import cli_team  # noqa: E402, F401  (registers the team commands)
 
 if __name__ == "__main__":
     main()

@@ -104,6 +104,13 @@ class Store:
 
     def __init__(self, path: str | Path, *, segmenter: Segmenter | None = None) -> None:
         self.path = Path(path) if str(path) != ":memory:" else path
+        if str(path) != ":memory:":
+            from tuicrm.core.store.files import UnsafeFile, refuse_world_writable
+
+            try:
+                refuse_world_writable(path)
+            except UnsafeFile as exc:
+                raise StoreError(str(exc)) from None
         self.conn = connect(path)
         self.db = Database(self.conn)
         self.segmenter = segmenter

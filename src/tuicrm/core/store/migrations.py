@@ -244,3 +244,36 @@ def m004_segments(db: Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m030_users(db: Database) -> None:
+    """Team install: who may work, and as what. The first user to open the database with
+    a team command becomes a manager."""
+    db.execute(
+        """
+        CREATE TABLE users (
+            name TEXT PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('rep', 'manager')),
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
+
+
+@migrations()
+def m031_ownership(db: Database) -> None:
+    """When a customer's current owner got it (claim or assignment), so the public pool
+    does not take back a customer claimed yesterday. No row: since the customer was
+    created."""
+    db.execute(
+        """
+        CREATE TABLE ownership (
+            customer_id INTEGER PRIMARY KEY REFERENCES customers(id) ON DELETE CASCADE,
+            owner TEXT NOT NULL,
+            since TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX followups_customer_owner ON followups(customer_id, owner, date)")
