@@ -1,0 +1,274 @@
+"""Pages, counts and board figures for the app's customer list and review board.
+
+Every list query is keyset-paged: a page starts after (or ends before) the sort key of a
+row already on screen, so the first, the next and the last page of a million customers
+each cost one index range scan. The sort keys of nullable columns are ``coalesce``
+expressions with their own indexes (migration ``m020``), so a key is never NULL and a
+row-value comparison ``(key, id) > (?, ?)`` always applies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from tuicrm.core.models import CustomerRow
+from tuicrm.core.search import plan_search
+
+if TYPE_CHECKING:
+    from tuicrm.core.store import Store
+
+SortColumn = Literal[
+    "name", "tier", "status", "owner", "industry", "amount", "last_contact", "next_due",
+]
+
+# Each sortable column and the SQL expression its index is built on.
+SORT_KEYS: dict[str, str] = {
+    "name": "name_norm",
+    "tier": "tier",
+    "status": "status",
+    "owner": "owner",
+    "industry": "industry",
+    "amount": "total_amount",
+    "last_contact": "coalesce(last_contact_date, '')",
+    "next_due": "coalesce(next_due, '')",
+}
+
+_ROW_SQL = (
+    "SELECT id, name, tier, status, owner, industry, annual_amount, total_amount, "
+    "last_contact_date, next_due, {key} FROM customers"
+)
+
+SortKey = tuple[Any, int]
+"""Where a row sits in a sort order: its sort-key value and its id."""
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """What the list shows: a search and filters, all of them combined with AND.
+
+    ``overdue`` means a next due date before ``today``; ``owner`` is also how "mine" is
+    expressed (the current user's name).
+    """
+
+    text: str = ""
+    tier: str | None = None
+    status: str | None = None
+    owner: str | None = None
+    tag: str | None = None
+    overdue: bool = False
+    today: dt.date | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the filter lets every customer through."""
+        return self == ListFilter(today=self.today)
+
+    def clear(self) -> ListFilter:
+        """The same day, no search and no filters."""
+        return ListFilter(today=self.today)
+
+    def with_(self, **changes: Any) -> ListFilter:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ListSort:
+    """The order of the list: a column and a direction; ties broken by id."""
+
+    column: SortColumn = "name"
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class ListedRow:
+    """A list row with the key that places it in the current order."""
+
+    row: CustomerRow
+    key: SortKey
+
+
+@dataclass(frozen=True)
+class BoardCell:
+    """One tier × status cell of the review board."""
+
+    tier: str
+    status: str
+    count: int
+    amount: int
+    overdue: int
+
+
+@dataclass
+class Board:
+    """The review board's figures: cells by tier and status, from one aggregate query."""
+
+    cells: list[BoardCell] = field(default_factory=list)
+
+    @property
+    def tiers(self) -> list[str]:
+        """Tiers present, in order (the untiered '' last)."""
+        return sorted({c.tier for c in self.cells}, key=lambda t: (t == "", t))
+
+    @property
+    def statuses(self) -> list[str]:
+        """Statuses present, in order."""
+        return sorted({c.status for c in self.cells})
+
+    def cell(self, tier: str, status: str) -> BoardCell | None:
+        """The cell of a tier and status, or None when it holds nobody."""
+        for c in self.cells:
+            if c.tier == tier and c.status == status:
+                return c
+        return None
+
+
+def _where(store: Store, flt: ListFilter) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column in ("tier", "status", "owner"):
+        value = getattr(flt, column)
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if flt.tag:
+        dimension, sep, value = flt.tag.partition(":")
+        if not sep:
+            dimension, value = "tag", dimension
+        clauses.append(
+            "EXISTS (SELECT 1 FROM tags t WHERE t.customer_id = customers.id "
+            "AND t.dimension = ? AND t.value = ?)"
+        )
+        params += [dimension.strip(), value.strip()]
+    if flt.overdue:
+        clauses.append("next_due < ?")
+        params.append((flt.today or dt.date.today()).isoformat())
+    plan = plan_search(flt.text)
+    if plan is not None:
+        if plan.kind == "gram":
+            clauses.append(
+                "EXISTS (SELECT 1 FROM name_grams g WHERE g.gram = ? "
+                "AND g.customer_id = customers.id)"
+            )
+            params.append(plan.norm)
+        else:
+            clauses.append(
+                "id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH ?)"
+            )
+            params.append(plan.fts)
+    return clauses, params
+
+
+def page(
+    store: Store,
+    flt: ListFilter,
+    sort: ListSort,
+    *,
+    after: SortKey | None = None,
+    before: SortKey | None = None,
+    from_end: bool = False,
+    limit: int = 100,
+) -> list[ListedRow]:
+    """A page of the list, in display order.
+
+    With ``after``: the rows following that key. With ``before``: the rows preceding it.
+    With ``from_end``: the last rows (the reverse keyset of End). Otherwise the first.
+    """
+    key = SORT_KEYS[sort.column]
+    clauses, params = _where(store, flt)
+    backwards = before is not None or from_end
+    # "Forward" in display order is ascending unless the sort is descending.
+    ascending = sort.descending == backwards
+    anchor = after if after is not None else before
+    if anchor is not None:
+        greater = (after is not None) != sort.descending
+        clauses.append(f"({key}, id) {'>' if greater else '<'} (?, ?)")
+        params += [anchor[0], anchor[1]]
+    direction = "ASC" if ascending else "DESC"
+    sql = _ROW_SQL.format(key=key)
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += f" ORDER BY {key} {direction}, id {direction} LIMIT ?"
+    rows = store.conn.execute(sql, [*params, limit]).fetchall()
+    listed = [ListedRow(_row(r), (r[10], r[0])) for r in rows]
+    if backwards:
+        listed.reverse()
+    return listed
+
+
+def count(store: Store, flt: ListFilter) -> int:
+    """How many customers the filter lets through."""
+    clauses, params = _where(store, flt)
+    sql = "SELECT count(*) FROM customers"
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    return int(store.conn.execute(sql, params).fetchone()[0])
+
+
+def choices(store: Store, column: Literal["tier", "status", "owner"]) -> list[str]:
+    """The distinct values of a column, for the filter pickers (an index skip-scan)."""
+    values: list[str] = []
+    last: str | None = None
+    # Hop from value to value along the index instead of a full DISTINCT scan.
+    while True:
+        row = store.conn.execute(
+            f"SELECT min({column}) FROM customers"
+            + ("" if last is None else f" WHERE {column} > ?"),
+            [] if last is None else [last],
+        ).fetchone()
+        if row is None or row[0] is None:
+            return values
+        last = row[0]
+        values.append(row[0])
+        if len(values) >= 500:
+            return values
+
+
+def board(store: Store, *, owner: str | None = None, today: dt.date) -> Board:
+    """Count and total amount per tier and status, with how many are overdue."""
+    sql = (
+        "SELECT tier, status, count(*), coalesce(sum(total_amount), 0), "
+        "coalesce(sum(next_due < ?), 0) FROM customers"
+    )
+    params: list[Any] = [today.isoformat()]
+    if owner is not None:
+        sql += " WHERE owner = ?"
+        params.append(owner)
+    sql += " GROUP BY tier, status"
+    return Board([
+        BoardCell(tier=r[0], status=r[1], count=r[2], amount=r[3], overdue=r[4])
+        for r in store.conn.execute(sql, params).fetchall()
+    ])
+
+
+def board_cards(
+    store: Store, *, tier: str, status: str, owner: str | None = None, limit: int = 50,
+) -> list[CustomerRow]:
+    """The customers of one board cell, the largest amounts first (an index walk)."""
+    sql = (
+        "SELECT id, name, tier, status, owner, industry, annual_amount, total_amount, "
+        "last_contact_date, next_due FROM customers WHERE tier = ? AND status = ?"
+    )
+    params: list[Any] = [tier, status]
+    if owner is not None:
+        sql += " AND owner = ?"
+        params.append(owner)
+    sql += " ORDER BY total_amount DESC LIMIT ?"
+    params.append(limit)
+    return [_row(r) for r in store.conn.execute(sql, params).fetchall()]
+
+
+def statuses(store: Store) -> list[str]:
+    """The statuses in use (the board's rows and the status picker)."""
+    return choices(store, "status")
+
+
+def _row(r: Any) -> CustomerRow:
+    return CustomerRow(
+        id=r[0], name=r[1], tier=r[2], status=r[3], owner=r[4], industry=r[5],
+        annual_amount=r[6], total_amount=r[7],
+        last_contact_date=dt.date.fromisoformat(r[8]) if r[8] else None,
+        next_due=dt.date.fromisoformat(r[9]) if r[9] else None,
+    )

@@ -1,0 +1,58 @@
+"""Command-palette providers: jump to any customer, run any action of the app."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from typing import TYPE_CHECKING, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.markup import escape
+
+from tuicrm.core.models import CustomerRow
+
+if TYPE_CHECKING:
+    from tuicrm.tui.app import TuiCrmApp
+
+ACTIONS = (
+    ("go: board", "open_board"),
+    ("view: 中文/English", "action_language"),
+)
+
+
+class CustomerCommands(Provider):
+    """``open: <customer>`` for customers matching the query (name, pinyin, initials)."""
+
+    @property
+    def crm(self) -> TuiCrmApp:
+        """The app, typed."""
+        return cast("TuiCrmApp", self.app)
+
+    def _search(self, query: str) -> list[CustomerRow]:
+        with self.crm.lanes["palette"].use() as store:
+            return store.search(query, limit=12)
+
+    async def discover(self) -> Hits:
+        for name, method in ACTIONS:
+            yield DiscoveryHit(name, getattr(self.crm, method), help=name)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, method in ACTIONS:
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), getattr(self.crm, method))
+        if not query.strip():
+            return
+        rows = await asyncio.to_thread(self._search, query)
+        label = self.crm.labels("palette.open")
+        for rank, row in enumerate(rows):
+            # Customer names are data: plain text, never highlighted as markup.
+            yield Hit(
+                1.0 - rank / 100,
+                Content(f"{label}: {row.name}"),
+                partial(self.crm.open_profile, row.id),
+                text=f"{label}: {row.name}",
+                help=escape(" · ".join(x for x in (row.tier, row.status, row.owner) if x)),
+            )
