@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 
@@ -63,6 +64,14 @@ class TuiCrmApp(App[None]):
         from tuicrm.tui.screens.board import BoardScreen
 
         self.push_screen(BoardScreen())
+
+    @work(thread=True, group="board", exit_on_error=False)
+    def warm_board(self) -> None:
+        """Work out the board's figures ahead, so ``b`` shows them at once."""
+        from tuicrm.core.store import listing
+
+        with self.lanes["board"].use() as store:
+            listing.board(store, today=self.today)
 
     # -- actions --------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from tuicrm.core.store import listing
@@ -18,6 +19,7 @@ from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.dialogs import PickScreen, PromptScreen
 from tuicrm.tui.widgets.customer_table import CustomerTable
 
+COUNT_DELAY = 0.12
 SORT_COLUMNS: tuple[SortColumn, ...] = get_args(SortColumn)
 
 
@@ -82,6 +84,7 @@ class CustomersScreen(CrmScreen):
         self.sort = ListSort()
         self.total: int | None = None
         self._generation = 0
+        self._count_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="filter-bar")
@@ -115,7 +118,16 @@ class CustomersScreen(CrmScreen):
         self.lanes["count"].interrupt()
         self._generation = self.table.reset(sort_column=self.sort.column,
                                             descending=self.sort.descending)
-        self._count(self._generation, self.filter)
+        if self._count_timer is not None:
+            self._count_timer.stop()
+        generation, flt = self._generation, self.filter
+        if generation == 1:
+            self._count(generation, flt)
+        else:
+            # Counting waits for a pause in typing: on a million customers a count can
+            # take longer than a keystroke, and would compete with the next page.
+            self._count_timer = self.set_timer(
+                COUNT_DELAY, lambda: self._count(generation, flt))
         self._show_filter()
 
     @on(CustomerTable.RowsWanted)
@@ -158,9 +170,12 @@ class CustomersScreen(CrmScreen):
     def _count_fetched(self, event: CountFetched) -> None:
         if event.generation != self._generation:
             return
+        first = self.total is None and event.generation == 1
         self.total = event.total
         self.table.set_total(event.generation, event.total)
         self._show_filter()
+        if first:
+            self.crm.warm_board()
 
     def on_screen_resume(self) -> None:
         ids = [listed.row.id for listed in self.table.rows.values()]
