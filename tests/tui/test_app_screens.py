@@ -319,3 +319,39 @@ async def test_markup_in_names_is_shown_literally(make_app: AppFactory) -> None:
         assert app.is_running
         assert "[@click=app.quit]x[/]" in str(
             app.screen.query_one("#profile-header", Static).render())
+
+
+async def test_palette_jumps_to_a_customer_by_pinyin(make_app: AppFactory) -> None:
+    from textual.command import CommandPalette
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"djt")
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if app.screen.query("CommandList Option"):
+                break
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ProfileScreen)
+        assert app.screen.profile is not None
+        assert app.screen.profile.customer.name == "D集团"
+
+
+async def test_palette_runs_actions(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"list: mine")
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if app.screen.query("CommandList Option"):
+                break
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "mine" in filter_bar(app)

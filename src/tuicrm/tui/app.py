@@ -59,6 +59,10 @@ class TuiCrmApp(App[None]):
 
         self.push_screen(FollowUpScreen(customer_id))
 
+    def action_open_board(self) -> None:
+        """Show the review board (from the command palette)."""
+        self.open_board()
+
     def open_board(self) -> None:
         """Show the review board."""
         from tuicrm.tui.screens.board import BoardScreen

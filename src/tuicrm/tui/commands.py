@@ -15,9 +15,22 @@ from tuicrm.core.models import CustomerRow
 if TYPE_CHECKING:
     from tuicrm.tui.app import TuiCrmApp
 
+# (name, action) pairs; ``screen.`` actions run on the screen the palette came from.
 ACTIONS = (
-    ("go: board", "open_board"),
-    ("view: 中文/English", "action_language"),
+    ("go: review board", "app.open_board"),
+    ("go: help (keys of this screen)", "app.help"),
+    ("view: 中文/English", "app.language"),
+    ("list: search", "screen.search"),
+    ("list: mine", "screen.mine"),
+    ("list: overdue", "screen.overdue"),
+    ("list: clear filters", "screen.clear"),
+    ("list: filter by tier", "screen.pick('tier')"),
+    ("list: filter by status", "screen.pick('status')"),
+    ("list: filter by owner", "screen.pick('owner')"),
+    ("customer: log a follow-up", "screen.log"),
+    ("customer: add a tag", "screen.add_tag"),
+    ("customer: edit", "screen.edit"),
+    ("board: move card to status", "screen.move_card"),
 )
 
 
@@ -29,23 +42,23 @@ class CustomerCommands(Provider):
         """The app, typed."""
         return cast("TuiCrmApp", self.app)
 
-    def _search(self, query: str) -> list[CustomerRow]:
+    def _find(self, query: str) -> list[CustomerRow]:
         with self.crm.lanes["palette"].use() as store:
             return store.search(query, limit=12)
 
     async def discover(self) -> Hits:
-        for name, method in ACTIONS:
-            yield DiscoveryHit(name, getattr(self.crm, method), help=name)
+        for name, action in ACTIONS:
+            yield DiscoveryHit(name, partial(self.app.run_action, action))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, method in ACTIONS:
+        for name, action in ACTIONS:
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), getattr(self.crm, method))
+                yield Hit(score, matcher.highlight(name), partial(self.app.run_action, action))
         if not query.strip():
             return
-        rows = await asyncio.to_thread(self._search, query)
+        rows = await asyncio.to_thread(self._find, query)
         label = self.crm.labels("palette.open")
         for rank, row in enumerate(rows):
             # Customer names are data: plain text, never highlighted as markup.

@@ -34,7 +34,7 @@ class StoreLane:
             yield self._store
 
     def interrupt(self) -> None:
-        """Abort the statement running on this lane (it raises ``OperationalError``)."""
+        """Abort the statement running on this lane (a count raises ``Interrupted``)."""
         store = self._store
         if store is not None:
             store.conn.interrupt()

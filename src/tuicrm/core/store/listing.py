@@ -10,6 +10,7 @@ row-value comparison ``(key, id) > (?, ?)`` always applies.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -42,6 +43,10 @@ _ROW_SQL = (
 
 SortKey = tuple[Any, int]
 """Where a row sits in a sort order: its sort-key value and its id."""
+
+
+class Interrupted(Exception):
+    """A count was interrupted (:meth:`sqlite3.Connection.interrupt`) by a newer one."""
 
 
 @dataclass(frozen=True)
@@ -283,7 +288,16 @@ def page(
 
 
 def count(store: Store, flt: ListFilter) -> int:
-    """How many customers the filter lets through."""
+    """How many customers the filter lets through; raises :class:`Interrupted`."""
+    try:
+        return _count(store, flt)
+    except sqlite3.OperationalError as exc:
+        if "interrupt" in str(exc):
+            raise Interrupted(str(exc)) from None
+        raise
+
+
+def _count(store: Store, flt: ListFilter) -> int:
     if flt.with_(text="") == ListFilter(today=flt.today):
         plan = plan_search(flt.text)
         if plan is not None and plan.kind == "fts":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import get_args
 
 from textual import on, work
@@ -162,7 +161,7 @@ class CustomersScreen(CrmScreen):
         try:
             with self.lanes["count"].use() as store:
                 total = listing.count(store, flt)
-        except sqlite3.OperationalError:
+        except listing.Interrupted:
             return  # Interrupted by a newer search.
         self.post_message(CountFetched(generation, total))
 
