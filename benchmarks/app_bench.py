@@ -76,7 +76,11 @@ async def session(db: Path, started: float) -> dict[str, object]:
         while not done():
             await asyncio.sleep(0.0005)
             if time.perf_counter() - start > limit:
-                raise TimeoutError(f"no answer in time; focus {app.focused!r}")
+                t = app.screen.query_one(CustomerTable)
+                raise TimeoutError(
+                    f"no answer in time: {app.screen.query_one('#search').value!r} "  # type: ignore[attr-defined]
+                    f"gen {t.generation} total {t.total} rows {len(t.rows)} "
+                    f"pending {t._pending} top {t.scroll_y} h {t.page_height}")
         held = time.perf_counter()
         while painted[0] < held:
             await asyncio.sleep(0.0005)
@@ -104,12 +108,22 @@ async def session(db: Path, started: float) -> dict[str, object]:
                     return True
             return bool(t.rows) and all(i in t.rows for i in range(top, last + 1))
 
+        def newer(generation: int, *, counted: bool = False) -> Callable[[], bool]:
+            """A check: the list shows rows of a search newer than ``generation``."""
+            return lambda: (table().generation > generation and visible_loaded()
+                            and (not counted or table().total is not None))
+
+        def moved(cursor: int) -> Callable[[], bool]:
+            """A check: the cursor left ``cursor`` and its row is on screen."""
+            return lambda: (table().cursor != cursor and table().current is not None
+                            and visible_loaded())
+
         await until(visible_loaded)
         figures["first_frame_ms"] = round((time.time() - started) * 1000)
 
         # Typing into the search box, a character at a time.
         press("slash")
-        await asyncio.sleep(0.05)
+        await until(lambda: app.focused is app.screen.query_one("#search"))
         keystrokes: list[float] = []
         counts: list[float] = []
         search = app.screen.query_one("#search")
@@ -117,15 +131,13 @@ async def session(db: Path, started: float) -> dict[str, object]:
             if search.value:  # type: ignore[attr-defined]
                 generation = table().generation
                 search.value = ""  # type: ignore[attr-defined]
-                await until(lambda g=generation: table().generation > g
-                            and table().total is not None and visible_loaded())
+                await until(newer(generation, counted=True))
             await asyncio.sleep(0.05)
             for char in query:
                 generation = table().generation
                 start = time.perf_counter()
                 press(char)
-                keystrokes.append(await until(
-                    lambda g=generation: table().generation > g and visible_loaded()))
+                keystrokes.append(await until(newer(generation)))
                 await until(lambda: table().total is not None)
                 counts.append((time.perf_counter() - start) * 1000)
         figures["keystrokes"] = " ".join(
@@ -142,16 +154,14 @@ async def session(db: Path, started: float) -> dict[str, object]:
         await until(lambda: table().generation > generation and table().total is not None
                     and visible_loaded())
         press("escape")
-        await asyncio.sleep(0.05)
+        await until(lambda: app.focused is table())
         moves: dict[str, list[float]] = {"end": [], "pagedown": [], "pageup": [], "home": []}
         for _ in range(5):
             for key, repeat in (("end", 1), ("pageup", 10), ("home", 1), ("pagedown", 10)):
                 for _ in range(repeat):
                     cursor = table().cursor
                     press(key)
-                    moves[key].append(await until(
-                        lambda c=cursor: table().cursor != c and table().current is not None
-                        and visible_loaded()))
+                    moves[key].append(await until(moved(cursor)))
         figures["paging_ms"] = {
             key: {"p95": round(percentile(v, 0.95), 1), "max": round(max(v), 1)}
             for key, v in moves.items()}

@@ -137,7 +137,9 @@ class FollowUpScreen(CrmScreen):
 
     def _get(self, field: str) -> str:
         widget = self.query_one(f"#field-{field}")
-        return widget.text if isinstance(widget, TextArea) else widget.value  # type: ignore[attr-defined, no-any-return]
+        if isinstance(widget, TextArea):
+            return widget.text
+        return self.query_one(f"#field-{field}", Input).value
 
     def _set(self, field: str, value: str) -> None:
         widget = self.query_one(f"#field-{field}")
@@ -159,11 +161,12 @@ class FollowUpScreen(CrmScreen):
         """The form as a follow-up; raises :class:`InvalidInput` naming each bad field."""
         v = self.values()
         owner = v["owner"].strip() or self.user
-        return FollowUp.parse({
+        followup: FollowUp = FollowUp.parse({
             "date": v["date"], "method": v["method"], "participants": v["participants"],
             "content": v["content"], "feedback": v["feedback"], "owner": owner,
             "next_date": v["next_date"], "todos": parse_todos(v["todos"], owner),
         })
+        return followup
 
     def show_errors(self, messages: list[str]) -> None:
         """Put each message under its field, and a summary at the bottom."""
