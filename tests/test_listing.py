@@ -129,3 +129,17 @@ def test_names_with_markup_and_quotes_are_listed(store: Store, name: str) -> Non
     store.add_customer(Customer.parse({"name": name}))
     rows = listing.page(store, ListFilter(text=name), ListSort())
     assert [r.row.name for r in rows] == [name]
+
+
+def test_changes_since_lists_tier_moves_and_lapsed_dues(store: Store) -> None:
+    first = store.add_customer(Customer.parse({"name": "甲公司", "owner": "王"}))
+    second = store.add_customer(Customer.parse({"name": "乙公司", "owner": "李"}))
+    store.conn.execute(
+        "INSERT INTO tier_history (customer_id, kind, old, new, at) "
+        "VALUES (?, 'tier', '潜力', '中价值', '2024-02-28T09:00:00+00:00')", [first])
+    store.conn.execute("UPDATE customers SET next_due = '2024-02-27' WHERE id = ?", [second])
+    changes = listing.changes_since(store, since=dt.date(2024, 2, 23), today=TODAY)
+    assert [(c.row.name, c.kind, c.old, c.new) for c in changes] == [
+        ("甲公司", "tier", "潜力", "中价值"), ("乙公司", "overdue", "", "2024-02-27")]
+    mine = listing.changes_since(store, since=dt.date(2024, 2, 23), today=TODAY, owner="李")
+    assert [c.row.name for c in mine] == ["乙公司"]

@@ -355,3 +355,18 @@ async def test_palette_runs_actions(make_app: AppFactory) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert "mine" in filter_bar(app)
+
+
+async def test_board_since_last_review(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BoardScreen)
+        # Fell due in the week before 2024-03-25: C (03-23), A (03-21), B (03-19).
+        assert [c.name for c in screen.cards] == ["C个体工作室", "A科技有限公司", "B商贸公司"]
+        assert "since 2024-03-18" in str(screen.query_one("#board-title", Static).render())

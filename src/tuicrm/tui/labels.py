@@ -117,6 +117,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "board.owner_all": ("all owners", "全部负责人"),
     "board.total": ("total", "合计"),
     "board.moved": ("{name}: {old} → {new}", "{name}：{old} → {new}"),
+    "board.changes": ("since {since}", "自 {since} 以来"),
+    "key.changes": ("Since last review", "上次评审以来"),
     "board.pick_status": ("Move to status", "改为状态"),
     "prompt.tag": ("New tag (dimension:value)", "新标签(维度:值)"),
     "prompt.remove_tag": ("Remove which tag (dimension:value)", "删除标签(维度:值)"),

@@ -387,6 +387,44 @@ def board_cards(
     return [_row(r) for r in store.conn.execute(sql, params).fetchall()]
 
 
+@dataclass(frozen=True)
+class Change:
+    """What happened to a customer since the last review: a tier move or a lapsed due."""
+
+    row: CustomerRow
+    kind: Literal["tier", "overdue"]
+    old: str
+    new: str
+    on: str
+
+
+def changes_since(
+    store: Store, *, since: dt.date, today: dt.date, owner: str | None = None,
+    limit: int = 200,
+) -> list[Change]:
+    """Customers whose tier changed, or whose follow-up fell due, since ``since``."""
+    owner_sql = "" if owner is None else " AND c.owner = ?"
+    owner_params: list[Any] = [] if owner is None else [owner]
+    found: list[tuple[str, int, str, str, str]] = []
+    for r in store.conn.execute(
+        "SELECT h.customer_id, h.kind, h.old, h.new, substr(h.at, 1, 10) "
+        "FROM tier_history h JOIN customers c ON c.id = h.customer_id "
+        f"WHERE h.at >= ?{owner_sql} ORDER BY h.at DESC, h.id DESC LIMIT ?",
+        [since.isoformat(), *owner_params, limit],
+    ).fetchall():
+        found.append(("tier", r[0], r[2], r[3], r[4]))
+    for r in store.conn.execute(
+        "SELECT c.id, c.next_due FROM customers c WHERE c.next_due >= ? AND c.next_due < ?"
+        f"{owner_sql} ORDER BY c.next_due DESC, c.id LIMIT ?",
+        [since.isoformat(), today.isoformat(), *owner_params, limit],
+    ).fetchall():
+        found.append(("overdue", r[0], "", r[1], r[1]))
+    found.sort(key=lambda f: f[4], reverse=True)
+    rows = {row.id: row for row in store.rows_by_id(sorted({f[1] for f in found}))}
+    return [Change(rows[f[1]], f[0], f[2], f[3], f[4])  # type: ignore[arg-type]
+            for f in found[:limit] if f[1] in rows]
+
+
 def statuses(store: Store) -> list[str]:
     """The statuses in use (the board's rows and the status picker)."""
     return choices(store, "status")

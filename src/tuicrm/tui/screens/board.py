@@ -6,6 +6,8 @@ walk, so the board opens at once on a million customers.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,6 +26,7 @@ from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.dialogs import PickScreen
 
 STATUS_WIDTH = 11
+REVIEW_DAYS = 7
 
 
 class BoardFetched(Message):
@@ -43,6 +46,14 @@ class CardsFetched(Message):
         self.tier = tier
         self.status = status
         self.cards = cards
+
+
+class ChangesFetched(Message):
+    """What changed since the last review was read."""
+
+    def __init__(self, changes: list[listing.Change]) -> None:
+        super().__init__()
+        self.changes = changes
 
 
 class CardMoved(Message):
@@ -163,12 +174,14 @@ class BoardScreen(CrmScreen):
         Binding("s", "move_card", "Move status", id="board.move"),
         Binding("o", "owner", "Owner", id="board.owner"),
         Binding("m", "mine", "Mine", id="board.mine"),
+        Binding("c", "changes", "Since last review", id="board.changes"),
         Binding("enter", "open", "Open", show=False, id="board.open"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.owner: str | None = None
+        self.show_changes = False
         self.cards: list[CustomerRow] = []
         self.statuses: list[str] = []
 
@@ -197,8 +210,14 @@ class BoardScreen(CrmScreen):
         owner = (t("board.owner_all") if self.owner is None
                  else t("filter.mine") if self.owner == self.user
                  else f"{t('filter.owner')}: {self.owner}")
+        mode = t("board.changes", since=self.since.isoformat()) if self.show_changes else ""
         self.query_one("#board-title", Static).update(Content.assemble(
-            (t("board.title"), "bold"), "  ", (owner, "reverse")))
+            (t("board.title"), "bold"), "  ", (owner, "reverse"), "  ", (mode, "bold")))
+
+    @property
+    def since(self) -> dt.date:
+        """The last weekly review: a week before today."""
+        return self.today - dt.timedelta(days=REVIEW_DAYS)
 
     # -- loading --------------------------------------------------------------------------
 
@@ -217,7 +236,46 @@ class BoardScreen(CrmScreen):
 
     @on(BoardGrid.CellChosen)
     def _cell_chosen(self, event: BoardGrid.CellChosen) -> None:
-        self._fetch_cards(event.tier, event.status)
+        if self.show_changes:
+            self._fetch_changes()
+        else:
+            self._fetch_cards(event.tier, event.status)
+
+    @work(thread=True, group="cards", exclusive=True, exit_on_error=False)
+    def _fetch_changes(self) -> None:
+        with self.lanes["cards"].use() as store:
+            changes = listing.changes_since(store, since=self.since, today=self.today,
+                                            owner=self.owner)
+        self.post_message(ChangesFetched(changes))
+
+    @on(ChangesFetched)
+    def _changes_fetched(self, event: ChangesFetched) -> None:
+        t = self.labels
+        self.cards = [change.row for change in event.changes]
+        options = self.query_one("#board-cards", OptionList)
+        options.clear_options()
+        for change in event.changes:
+            if change.kind == "tier":
+                what = f"{change.old or '-'} → {change.new}"
+                style = ""
+            else:
+                what = f"{t('due.overdue')} {change.new}"
+                style = "bold red"
+            options.add_option(Option(Content.assemble(
+                (change.on, "dim"), " ", pad(change.row.name, 26), " ",
+                pad(change.row.owner or "-", 8), " ", (what, style))))
+        if event.changes:
+            options.highlighted = 0
+
+    def action_changes(self) -> None:
+        """Switch the cards between the chosen cell and what changed since last review."""
+        self.show_changes = not self.show_changes
+        self._show_title()
+        chosen = self.query_one(BoardGrid).chosen
+        if self.show_changes:
+            self._fetch_changes()
+        elif chosen is not None:
+            self._fetch_cards(*chosen)
 
     @work(thread=True, group="cards", exclusive=True, exit_on_error=False)
     def _fetch_cards(self, tier: str, status: str) -> None:
