@@ -370,3 +370,26 @@ async def test_board_since_last_review(make_app: AppFactory) -> None:
         # Fell due in the week before 2024-03-25: C (03-23), A (03-21), B (03-19).
         assert [c.name for c in screen.cards] == ["C个体工作室", "A科技有限公司", "B商贸公司"]
         assert "since 2024-03-18" in str(screen.query_one("#board-title", Static).render())
+
+
+async def test_profile_ticks_a_todo_and_overrides_the_tier(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_profile(1)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ProfileScreen) and screen.profile is not None
+        assert [t.text for t in screen.profile.todos if not t.done] == ["确认采购预算"]
+        await pilot.press("t")
+        await pilot.press("enter")  # the prompt proposes 1
+        await settle(pilot)
+        assert screen.profile is not None
+        assert all(t.done for t in screen.profile.todos)
+        await pilot.press("v", *"A", "enter")  # a tier without a reason is refused
+        await settle(pilot)
+        assert any("tier_override_reason" in str(n.message) for n in app._notifications)
+        await pilot.press("v", *"A, 大单在谈", "enter")
+        await settle(pilot)
+        header = str(screen.query_one("#profile-header", Static).render())
+        assert "A (override: 大单在谈)" in header
