@@ -150,6 +150,10 @@ class Labels:
         words = chinese if self.language == "zh" else english
         return words.format(**values) if values else words
 
+    def has(self, key: str) -> bool:
+        """True when ``key`` has words."""
+        return key in self._text
+
     def toggle(self) -> None:
         """Switch between English and Chinese."""
         self.language = "en" if self.language == "zh" else "zh"

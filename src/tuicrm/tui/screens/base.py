@@ -25,15 +25,14 @@ def translate_bindings(node: DOMNode, labels: Labels) -> None:
     the help screen then show the translated words.
     """
     for key, bindings in node._bindings.key_to_bindings.items():
-        node._bindings.key_to_bindings[key] = [
-            dataclasses.replace(b, description=labels("key." + b.id.rsplit(".", 1)[-1]))
-            if b.id and ("key." + b.id.rsplit(".", 1)[-1]) in _known(labels) else b
-            for b in bindings
-        ]
+        node._bindings.key_to_bindings[key] = [_translated(b, labels) for b in bindings]
 
 
-def _known(labels: Labels) -> Any:
-    return labels._text
+def _translated(binding: Binding, labels: Labels) -> Binding:
+    label = "key." + (binding.id or "").rsplit(".", 1)[-1]
+    if not binding.id or not labels.has(label):
+        return binding
+    return dataclasses.replace(binding, description=labels(label))
 
 
 class CrmMixin:
