@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static, TextArea
 
@@ -393,3 +394,20 @@ async def test_profile_ticks_a_todo_and_overrides_the_tier(make_app: AppFactory)
         await settle(pilot)
         header = str(screen.query_one("#profile-header", Static).render())
         assert "A (override: 大单在谈)" in header
+
+
+async def test_a_failing_query_is_reported(make_app: AppFactory,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuicrm.core.store import listing
+
+    def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("disk I/O error")
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(listing, "count", broken)
+        await pilot.press("m")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert any("disk I/O error" in str(n.message) for n in app._notifications)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
+from textual.worker import Worker, WorkerState
 
 from tuicrm.tui.labels import Labels
 from tuicrm.tui.stores import StoreLanes
@@ -65,6 +66,13 @@ class CrmMixin:
 
     def relabel(self) -> None:
         """Show the UI text again after the language changed."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Say so when background work failed, instead of leaving the screen stale."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            cast(DOMNode, self).app.notify(
+                f"{type(error).__name__}: {error}", severity="error", markup=False)
 
 
 class CrmScreen(CrmMixin, Screen[Any]):
