@@ -131,7 +131,8 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             invoke_without_command=True)
 @click.option("--db", metavar="PATH", help="Database file (else TUICRM_DB, else the data dir).")
 @click.option("--user", metavar="NAME", help="Who is working (else TUICRM_USER, else login).")
 @click.option("--today", metavar="YYYY-MM-DD", help="Evaluate rules as of this date.")
@@ -140,8 +141,13 @@ def json_option(func: F) -> F:
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, user: str | None, today: str | None,
         rules: str | None) -> None:
-    """tuicrm: a keyboard-driven CRM for sales teams that segment their customers."""
+    """tuicrm: a keyboard-driven CRM for sales teams that segment their customers.
+
+    Without a command, opens the app on the database.
+    """
     ctx.obj = Context(db, user, today, rules)
+    if ctx.invoked_subcommand is None:
+        _run_app(ctx.obj)
 
 
 @cli.command()
@@ -368,13 +374,10 @@ def demo(ctx: Context) -> None:
 
 
 def _run_app(ctx: Context) -> None:
-    try:
-        from tuicrm.tui.app import run
-    except ImportError:
-        with ctx.open_store() as store:
-            click.echo(_format_rows(store.search("公司", limit=50)))
-        return
-    run(ctx.db_path, user=ctx.user, today=ctx.today)
+    from tuicrm.tui.app import run
+
+    ctx.open_store().close()  # Fail here, with a message, if there is no database.
+    run(ctx.open_store, user=ctx.user, today=ctx.today)
 
 
 def main() -> None:

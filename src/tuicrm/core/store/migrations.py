@@ -277,3 +277,23 @@ def m031_ownership(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX followups_customer_owner ON followups(customer_id, owner, date)")
+
+
+@migrations()
+def m020_app_indexes(db: Database) -> None:
+    """Indexes of the app: never-NULL sort keys for the nullable list columns (so keyset
+    paging can compare row values), the amount column, and covering indexes for the
+    review board's aggregates with and without an owner filter."""
+    db.execute("CREATE INDEX customers_amount_key ON customers(total_amount, id)")
+    db.execute(
+        "CREATE INDEX customers_last_contact_key "
+        "ON customers(coalesce(last_contact_date, ''), id)"
+    )
+    db.execute("CREATE INDEX customers_next_due_key ON customers(coalesce(next_due, ''), id)")
+    db.execute(
+        "CREATE INDEX customers_board_due ON customers(tier, status, total_amount, next_due)"
+    )
+    db.execute(
+        "CREATE INDEX customers_owner_board "
+        "ON customers(owner, tier, status, total_amount, next_due)"
+    )

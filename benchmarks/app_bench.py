@@ -1,0 +1,214 @@
+"""How fast the app feels on a big database (a harness, not a test).
+
+    tuicrm --db /tmp/big.db gen --customers 1000000      # once, a few minutes
+    python benchmarks/app_bench.py /tmp/big.db
+
+Runs the app headless (``App.run_test``) at 80×24 and prints, in milliseconds:
+
+- first frame: from the start of a fresh Python process to the list showing rows
+  (imports included; the process is started by this script);
+- keystroke → visible rows: typing queries into the search box, a character at a time,
+  until the rows on screen are those of the new query (p50, p95, max), and the count;
+- End, PgDn, PgUp: until the row under the cursor is loaded;
+- board: from ``b`` to the figures and the first cell's cards on screen;
+- resident memory of the process at the end (VmRSS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+QUERIES = ("科技", "akj", "keji", "北京恒达", "有限公司", "zzz", "恒达科技")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which ``fraction`` of the values lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def rss_mib() -> float:
+    """Resident memory of this process in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def session(db: Path, started: float) -> dict[str, object]:
+    """One headless session: first frame, typing, paging, the board.
+
+    Keys are posted to the app the way the terminal driver posts them, and the clock
+    stops when the condition holds *and* the screen has been painted after it; Pilot's
+    ``press`` is not used because it waits for the process to idle (~20 ms a key).
+    """
+    from textual import events
+
+    from tuicrm.core.store import Store
+    from tuicrm.tui.app import TuiCrmApp
+    from tuicrm.tui.screens.board import BoardGrid, BoardScreen
+    from tuicrm.tui.widgets.customer_table import CustomerTable
+
+    app = TuiCrmApp(lambda: Store(db), user="bench", today=dt.date(2026, 11, 23),
+                    language="en")
+    figures: dict[str, object] = {}
+    painted = [0.0]
+    original_refresh = app._display
+
+    def display(*args: object, **kwargs: object) -> None:
+        original_refresh(*args, **kwargs)  # type: ignore[arg-type]
+        painted[0] = time.perf_counter()
+
+    app._display = display  # type: ignore[method-assign]
+
+    async def until(done: Callable[[], bool], limit: float = 10) -> float:
+        """Milliseconds until ``done()`` holds and a frame was painted after that."""
+        start = time.perf_counter()
+        while not done():
+            await asyncio.sleep(0.0005)
+            if time.perf_counter() - start > limit:
+                t = app.screen.query_one(CustomerTable)
+                raise TimeoutError(
+                    f"no answer in time: {app.screen.query_one('#search').value!r} "  # type: ignore[attr-defined]
+                    f"gen {t.generation} total {t.total} rows {len(t.rows)} "
+                    f"pending {t._pending} top {t.scroll_y} h {t.page_height}")
+        held = time.perf_counter()
+        while painted[0] < held:
+            await asyncio.sleep(0.0005)
+            if time.perf_counter() - start > limit:
+                break
+        return (painted[0] - start) * 1000
+
+    def press(key: str) -> None:
+        character = key if len(key) == 1 else None
+        app.post_message(events.Key(key, character))
+
+    async with app.run_test(size=(80, 24)):
+        def table() -> CustomerTable:
+            return app.screen.query_one(CustomerTable)
+
+        def visible_loaded() -> bool:
+            if not app.screen.query(CustomerTable):
+                return False
+            t = table()
+            top = int(t.scroll_y)
+            last = top + t.page_height - 1
+            if t.total is not None:
+                last = min(last, t.total - 1)
+                if t.total == 0:
+                    return True
+            return bool(t.rows) and all(i in t.rows for i in range(top, last + 1))
+
+        def newer(generation: int, *, counted: bool = False) -> Callable[[], bool]:
+            """A check: the list shows rows of a search newer than ``generation``."""
+            return lambda: (table().generation > generation and visible_loaded()
+                            and (not counted or table().total is not None))
+
+        def moved(cursor: int) -> Callable[[], bool]:
+            """A check: the cursor left ``cursor`` and its row is on screen."""
+            return lambda: (table().cursor != cursor and table().current is not None
+                            and visible_loaded())
+
+        await until(visible_loaded)
+        figures["first_frame_ms"] = round((time.time() - started) * 1000)
+
+        # Typing into the search box, a character at a time.
+        press("slash")
+        await until(lambda: app.focused is app.screen.query_one("#search"))
+        keystrokes: list[float] = []
+        counts: list[float] = []
+        search = app.screen.query_one("#search")
+        for query in QUERIES:
+            if search.value:  # type: ignore[attr-defined]
+                generation = table().generation
+                search.value = ""  # type: ignore[attr-defined]
+                await until(newer(generation, counted=True))
+            await asyncio.sleep(0.05)
+            for char in query:
+                generation = table().generation
+                start = time.perf_counter()
+                press(char)
+                keystrokes.append(await until(newer(generation)))
+                await until(lambda: table().total is not None)
+                counts.append((time.perf_counter() - start) * 1000)
+        figures["keystrokes"] = " ".join(
+            f"{c}:{ms:.0f}" for c, ms in zip("".join(QUERIES), keystrokes, strict=True))
+        figures["keystroke_ms"] = {
+            "n": len(keystrokes), "p50": round(statistics.median(keystrokes), 1),
+            "p95": round(percentile(keystrokes, 0.95), 1), "max": round(max(keystrokes), 1)}
+        figures["count_after_keystroke_ms"] = {
+            "p95": round(percentile(counts, 0.95), 1), "max": round(max(counts), 1)}
+
+        # Paging the whole list.
+        generation = table().generation
+        search.value = ""  # type: ignore[attr-defined]
+        await until(lambda: table().generation > generation and table().total is not None
+                    and visible_loaded())
+        press("escape")
+        await until(lambda: app.focused is table())
+        moves: dict[str, list[float]] = {"end": [], "pagedown": [], "pageup": [], "home": []}
+        for _ in range(5):
+            for key, repeat in (("end", 1), ("pageup", 10), ("home", 1), ("pagedown", 10)):
+                for _ in range(repeat):
+                    cursor = table().cursor
+                    press(key)
+                    moves[key].append(await until(moved(cursor)))
+        figures["paging_ms"] = {
+            key: {"p95": round(percentile(v, 0.95), 1), "max": round(max(v), 1)}
+            for key, v in moves.items()}
+        figures["end_each_ms"] = [round(v) for v in moves["end"]]
+        figures["rows"] = table().total
+
+        # The board.
+        boards: list[float] = []
+        for _ in range(3):
+            press("b")
+            boards.append(await until(
+                lambda: isinstance(app.screen, BoardScreen)
+                and bool(app.screen.query(BoardGrid))
+                and bool(app.screen.query_one(BoardGrid).board.cells)
+                and bool(app.screen.cards)))
+            press("escape")
+            await asyncio.sleep(0.1)
+        figures["board_ms"] = {"first": round(boards[0], 1), "max": round(max(boards), 1)}
+        figures["rss_mib"] = round(rss_mib(), 1)
+    return figures
+
+
+def main() -> None:
+    """Run a session in a fresh process (so the first frame includes start-up)."""
+    if len(sys.argv) > 2 and sys.argv[2] == "--child":
+        started = float(os.environ["BENCH_STARTED"])
+        print(json.dumps(asyncio.run(session(Path(sys.argv[1]), started)),
+                         ensure_ascii=False))
+        return
+    if len(sys.argv) < 2:
+        sys.exit("usage: python benchmarks/app_bench.py DATABASE")
+    db = Path(sys.argv[1])
+    # Open once so migrations (index builds on an old database) are not timed.
+    from tuicrm.core.store import Store
+
+    with Store(db) as store:
+        customers = store.customer_count()
+    print(f"{db}: {customers:,} customers")
+    started = time.time()
+    out = subprocess.run(
+        [sys.executable, __file__, str(db), "--child"], capture_output=True, text=True,
+        env={**os.environ, "BENCH_STARTED": repr(started)}, check=True,
+    ).stdout
+    figures = json.loads(out.strip().splitlines()[-1])
+    for key, value in figures.items():
+        print(f"{key:28} {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,439 @@
+"""Pages, counts and board figures for the app's customer list and review board.
+
+Every list query is keyset-paged: a page starts after (or ends before) the sort key of a
+row already on screen, so the first, the next and the last page of a million customers
+each cost one index range scan. The sort keys of nullable columns are ``coalesce``
+expressions with their own indexes (migration ``m020``), so a key is never NULL and a
+row-value comparison ``(key, id) > (?, ?)`` always applies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from tuicrm.core.models import CustomerRow
+from tuicrm.core.search import plan_search
+
+if TYPE_CHECKING:
+    from tuicrm.core.store import Store
+
+SortColumn = Literal[
+    "name", "tier", "status", "owner", "industry", "amount", "last_contact", "next_due",
+]
+
+# Each sortable column and the SQL expression its index is built on.
+SORT_KEYS: dict[str, str] = {
+    "name": "name_norm",
+    "tier": "tier",
+    "status": "status",
+    "owner": "owner",
+    "industry": "industry",
+    "amount": "total_amount",
+    "last_contact": "coalesce(last_contact_date, '')",
+    "next_due": "coalesce(next_due, '')",
+}
+
+_ROW_SQL = (
+    "SELECT id, name, tier, status, owner, industry, annual_amount, total_amount, "
+    "last_contact_date, next_due, {key} FROM customers"
+)
+
+SortKey = tuple[Any, int]
+"""Where a row sits in a sort order: its sort-key value and its id."""
+
+
+class Interrupted(Exception):
+    """A count was interrupted (:meth:`sqlite3.Connection.interrupt`) by a newer one."""
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """What the list shows: a search and filters, all of them combined with AND.
+
+    ``overdue`` means a next due date before ``today``; ``owner`` is also how "mine" is
+    expressed (the current user's name).
+    """
+
+    text: str = ""
+    tier: str | None = None
+    status: str | None = None
+    owner: str | None = None
+    tag: str | None = None
+    overdue: bool = False
+    today: dt.date | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the filter lets every customer through."""
+        return self == ListFilter(today=self.today)
+
+    def clear(self) -> ListFilter:
+        """The same day, no search and no filters."""
+        return ListFilter(today=self.today)
+
+    def with_(self, **changes: Any) -> ListFilter:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ListSort:
+    """The order of the list: a column and a direction; ties broken by id."""
+
+    column: SortColumn = "name"
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class ListedRow:
+    """A list row with the key that places it in the current order."""
+
+    row: CustomerRow
+    key: SortKey
+
+
+@dataclass(frozen=True)
+class BoardCell:
+    """One tier × status cell of the review board."""
+
+    tier: str
+    status: str
+    count: int
+    amount: int
+    overdue: int
+
+
+@dataclass
+class Board:
+    """The review board's figures: cells by tier and status, from one aggregate query."""
+
+    cells: list[BoardCell] = field(default_factory=list)
+
+    @property
+    def tiers(self) -> list[str]:
+        """Tiers present, in order (the untiered '' last)."""
+        return sorted({c.tier for c in self.cells}, key=lambda t: (t == "", t))
+
+    @property
+    def statuses(self) -> list[str]:
+        """Statuses present, in order."""
+        return sorted({c.status for c in self.cells})
+
+    def cell(self, tier: str, status: str) -> BoardCell | None:
+        """The cell of a tier and status, or None when it holds nobody."""
+        for c in self.cells:
+            if c.tier == tier and c.status == status:
+                return c
+        return None
+
+
+# Up to this many matches a term drives the query: its ids are looked up and sorted,
+# ~30 ms for 20,000 on a laptop. Above it the sort index is walked and each row checked,
+# which finds a page of dense matches in a few hundred steps. Walking for a sparse term
+# is the trap: names with a Latin 'k' all sort first, so End walked 800 ms to find them.
+SMALL = 20_000
+
+
+@dataclass(frozen=True)
+class _Term:
+    """One condition of a filter, in the forms the planner choice needs."""
+
+    check: str  # a per-row predicate that cannot use an index (for the index walk)
+    ids: str  # a subquery giving the matching ids (to drive the query)
+    params: tuple[Any, ...]
+
+
+def _terms(store: Store, flt: ListFilter) -> list[_Term]:
+    terms: list[_Term] = []
+    for column in ("tier", "status", "owner"):
+        value = getattr(flt, column)
+        if value is not None:
+            # The unary + keeps SQLite from choosing this column's index over the sort's.
+            terms.append(_Term(f"+{column} = ?",
+                               f"SELECT id FROM customers WHERE {column} = ?", (value,)))
+    if flt.tag:
+        dimension, sep, value = flt.tag.partition(":")
+        if not sep:
+            dimension, value = "tag", dimension
+        terms.append(_Term(
+            "EXISTS (SELECT 1 FROM tags t WHERE t.customer_id = customers.id "
+            "AND t.dimension = ? AND t.value = ?)",
+            "SELECT customer_id FROM tags WHERE dimension = ? AND value = ?",
+            (dimension.strip(), value.strip())))
+    if flt.overdue:
+        today = (flt.today or dt.date.today()).isoformat()
+        terms.append(_Term("+next_due < ?",
+                           "SELECT id FROM customers WHERE next_due < ?", (today,)))
+    plan = plan_search(flt.text)
+    if plan is not None and plan.kind == "gram":
+        terms.append(_Term(
+            "EXISTS (SELECT 1 FROM name_grams g WHERE g.gram = ? "
+            "AND g.customer_id = customers.id)",
+            "SELECT customer_id FROM name_grams WHERE gram = ?", (plan.norm,)))
+    elif plan is not None:
+        if _fts_dense(store, plan.fts):
+            # Matches are everywhere: checking rows one by one finds a page in ~100 steps.
+            terms.append(_Term(
+                "EXISTS (SELECT 1 FROM customer_search s WHERE customer_search MATCH ? "
+                "AND s.rowid = customers.id)",
+                "SELECT rowid FROM customer_search WHERE customer_search MATCH ?",
+                (plan.fts,)))
+        else:
+            hits = _fts_hits(store, plan.fts)
+            terms.append(_Term(
+                f"EXISTS (SELECT 1 FROM temp.{hits} h WHERE h.id = customers.id)",
+                f"SELECT id FROM temp.{hits}", ()))
+    return terms
+
+
+# A full-text query matching more customers than this is checked row by row instead of
+# kept in a temp table (filling one with 400,000 ids takes ~300 ms).
+DENSE = 100_000
+
+
+def _fts_dense(store: Store, fts: str) -> bool:
+    cache: dict[str, bool] = store.__dict__.setdefault("_fts_dense", {})
+    if fts not in cache:
+        if len(cache) > 64:
+            cache.clear()
+        cache[fts] = store.conn.execute(
+            "SELECT count(*) FROM (SELECT rowid FROM customer_search "
+            f"WHERE customer_search MATCH ? LIMIT {DENSE + 1})", [fts]).fetchone()[0] > DENSE
+    return cache[fts]
+
+
+def _fts_hits(store: Store, fts: str) -> str:
+    """A temp table of the ids matching a full-text query, filled once per query.
+
+    Checking a trigram match row by row costs ~0.1 ms, too slow for walking an index, so
+    the matches of the latest query are kept in this connection's temp schema.
+    """
+    cache: dict[str, str] = store.__dict__.setdefault("_fts_hits", {})
+    if fts not in cache:
+        name = f"fts_hits_{len(cache) % 4}"
+        for key, table in list(cache.items()):
+            if table == name:
+                del cache[key]
+        store.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY)")
+        store.conn.execute(f"DELETE FROM temp.{name}")
+        store.conn.execute(
+            f"INSERT INTO temp.{name} SELECT rowid FROM customer_search "
+            "WHERE customer_search MATCH ?", [fts])
+        cache[fts] = name
+    return cache[fts]
+
+
+def _smallest(store: Store, terms: list[_Term]) -> int | None:
+    """The index of the term matching fewest rows, if it matches at most SMALL."""
+    best: tuple[int, int] | None = None
+    for index, term in enumerate(terms):
+        n = store.conn.execute(
+            f"SELECT count(*) FROM ({term.ids} LIMIT {SMALL + 1})", term.params
+        ).fetchone()[0]
+        if n <= SMALL and (best is None or n < best[0]):
+            best = (n, index)
+    return None if best is None else best[1]
+
+
+def page(
+    store: Store,
+    flt: ListFilter,
+    sort: ListSort,
+    *,
+    after: SortKey | None = None,
+    before: SortKey | None = None,
+    from_end: bool = False,
+    limit: int = 100,
+) -> list[ListedRow]:
+    """A page of the list, in display order.
+
+    With ``after``: the rows following that key. With ``before``: the rows preceding it.
+    With ``from_end``: the last rows (the reverse keyset of End). Otherwise the first.
+    """
+    key = SORT_KEYS[sort.column]
+    terms = _terms(store, flt)
+    driver = _smallest(store, terms) if terms else None
+    clauses: list[str] = []
+    params: list[Any] = []
+    source = "customers"
+    for index, term in enumerate(terms):
+        if index == driver:
+            # Few matches: look them up by id and sort them, never walking an index.
+            source = "customers NOT INDEXED"
+            clauses.append(f"id IN ({term.ids})")
+        else:
+            clauses.append(term.check)
+        params += term.params
+    backwards = before is not None or from_end
+    # "Forward" in display order is ascending unless the sort is descending.
+    ascending = sort.descending == backwards
+    anchor = after if after is not None else before
+    if anchor is not None:
+        greater = (after is not None) != sort.descending
+        clauses.append(f"({key}, id) {'>' if greater else '<'} (?, ?)")
+        params += [anchor[0], anchor[1]]
+    direction = "ASC" if ascending else "DESC"
+    sql = _ROW_SQL.format(key=key).replace("FROM customers", f"FROM {source}")
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += f" ORDER BY {key} {direction}, id {direction} LIMIT ?"
+    rows = store.conn.execute(sql, [*params, limit]).fetchall()
+    listed = [ListedRow(_row(r), (r[10], r[0])) for r in rows]
+    if backwards:
+        listed.reverse()
+    return listed
+
+
+def count(store: Store, flt: ListFilter) -> int:
+    """How many customers the filter lets through; raises :class:`Interrupted`."""
+    try:
+        return _count(store, flt)
+    except sqlite3.OperationalError as exc:
+        if "interrupt" in str(exc):
+            raise Interrupted(str(exc)) from None
+        raise
+
+
+def _count(store: Store, flt: ListFilter) -> int:
+    if flt.with_(text="") == ListFilter(today=flt.today):
+        plan = plan_search(flt.text)
+        if plan is not None and plan.kind == "fts":
+            # Counting the matches directly spares filling the temp table of hits.
+            return int(store.conn.execute(
+                "SELECT count(*) FROM customer_search WHERE customer_search MATCH ?",
+                [plan.fts]).fetchone()[0])
+    terms = _terms(store, flt)
+    if not terms:
+        return int(store.conn.execute("SELECT count(*) FROM customers").fetchone()[0])
+    if len(terms) == 1:
+        sql, params = f"SELECT count(*) FROM ({terms[0].ids})", list(terms[0].params)
+    else:
+        # Drive from the first term's ids, check the rest row by row.
+        first, *rest = terms
+        sql = (f"SELECT count(*) FROM customers WHERE id IN ({first.ids}) AND "
+               + " AND ".join(t.check for t in rest))
+        params = [*first.params, *(p for t in rest for p in t.params)]
+    return int(store.conn.execute(sql, params).fetchone()[0])
+
+
+def choices(store: Store, column: Literal["tier", "status", "owner"]) -> list[str]:
+    """The distinct values of a column, for the filter pickers (an index skip-scan)."""
+    values: list[str] = []
+    last: str | None = None
+    # Hop from value to value along the index instead of a full DISTINCT scan.
+    while True:
+        row = store.conn.execute(
+            f"SELECT min({column}) FROM customers"
+            + ("" if last is None else f" WHERE {column} > ?"),
+            [] if last is None else [last],
+        ).fetchone()
+        if row is None or row[0] is None:
+            return values
+        last = row[0]
+        values.append(row[0])
+        if len(values) >= 500:
+            return values
+
+
+def board(store: Store, *, owner: str | None = None, today: dt.date) -> Board:
+    """Count and total amount per tier and status, with how many are overdue.
+
+    The figures of a million customers take a scan of a covering index (~150 ms), so
+    the last ones are kept on the store and reused until the database changes
+    (``PRAGMA data_version`` moves when any other connection commits).
+    """
+    version = store.conn.execute("PRAGMA data_version").fetchone()[0]
+    cache: dict[tuple[Any, ...], Board] = store.__dict__.setdefault("_boards", {})
+    key = (version, store.conn.total_changes, owner, today)
+    if key not in cache:
+        cache.clear()
+        cache[key] = _board(store, owner=owner, today=today)
+    return cache[key]
+
+
+def _board(store: Store, *, owner: str | None, today: dt.date) -> Board:
+    sql = (
+        "SELECT tier, status, count(*), coalesce(sum(total_amount), 0), "
+        "coalesce(sum(next_due < ?), 0) FROM customers"
+    )
+    params: list[Any] = [today.isoformat()]
+    if owner is not None:
+        sql += " WHERE owner = ?"
+        params.append(owner)
+    sql += " GROUP BY tier, status"
+    return Board([
+        BoardCell(tier=r[0], status=r[1], count=r[2], amount=r[3], overdue=r[4])
+        for r in store.conn.execute(sql, params).fetchall()
+    ])
+
+
+def board_cards(
+    store: Store, *, tier: str, status: str, owner: str | None = None, limit: int = 50,
+) -> list[CustomerRow]:
+    """The customers of one board cell, the largest amounts first (an index walk)."""
+    sql = (
+        "SELECT id, name, tier, status, owner, industry, annual_amount, total_amount, "
+        "last_contact_date, next_due FROM customers WHERE tier = ? AND status = ?"
+    )
+    params: list[Any] = [tier, status]
+    if owner is not None:
+        sql += " AND owner = ?"
+        params.append(owner)
+    sql += " ORDER BY total_amount DESC LIMIT ?"
+    params.append(limit)
+    return [_row(r) for r in store.conn.execute(sql, params).fetchall()]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What happened to a customer since the last review: a tier move or a lapsed due."""
+
+    row: CustomerRow
+    kind: Literal["tier", "overdue"]
+    old: str
+    new: str
+    on: str
+
+
+def changes_since(
+    store: Store, *, since: dt.date, today: dt.date, owner: str | None = None,
+    limit: int = 200,
+) -> list[Change]:
+    """Customers whose tier changed, or whose follow-up fell due, since ``since``."""
+    owner_sql = "" if owner is None else " AND c.owner = ?"
+    owner_params: list[Any] = [] if owner is None else [owner]
+    found: list[tuple[str, int, str, str, str]] = []
+    for r in store.conn.execute(
+        "SELECT h.customer_id, h.kind, h.old, h.new, substr(h.at, 1, 10) "
+        "FROM tier_history h JOIN customers c ON c.id = h.customer_id "
+        f"WHERE h.at >= ?{owner_sql} ORDER BY h.at DESC, h.id DESC LIMIT ?",
+        [since.isoformat(), *owner_params, limit],
+    ).fetchall():
+        found.append(("tier", r[0], r[2], r[3], r[4]))
+    for r in store.conn.execute(
+        "SELECT c.id, c.next_due FROM customers c WHERE c.next_due >= ? AND c.next_due < ?"
+        f"{owner_sql} ORDER BY c.next_due DESC, c.id LIMIT ?",
+        [since.isoformat(), today.isoformat(), *owner_params, limit],
+    ).fetchall():
+        found.append(("overdue", r[0], "", r[1], r[1]))
+    found.sort(key=lambda f: f[4], reverse=True)
+    rows = {row.id: row for row in store.rows_by_id(sorted({f[1] for f in found}))}
+    return [Change(rows[f[1]], f[0], f[2], f[3], f[4])  # type: ignore[arg-type]
+            for f in found[:limit] if f[1] in rows]
+
+
+def statuses(store: Store) -> list[str]:
+    """The statuses in use (the board's rows and the status picker)."""
+    return choices(store, "status")
+
+
+def _row(r: Any) -> CustomerRow:
+    return CustomerRow(
+        id=r[0], name=r[1], tier=r[2], status=r[3], owner=r[4], industry=r[5],
+        annual_amount=r[6], total_amount=r[7],
+        last_contact_date=dt.date.fromisoformat(r[8]) if r[8] else None,
+        next_due=dt.date.fromisoformat(r[9]) if r[9] else None,
+    )

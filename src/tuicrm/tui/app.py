@@ -1,0 +1,102 @@
+"""The tuicrm app: screens over a store it reaches only through worker threads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from tuicrm.tui.commands import CustomerCommands
+from tuicrm.tui.labels import Labels, Language, language_from_environment
+from tuicrm.tui.screens.base import CrmMixin, translate_bindings
+from tuicrm.tui.stores import StoreFactory, StoreLanes
+
+
+class TuiCrmApp(App[None]):
+    """A keyboard-driven CRM: customer list, profile, follow-up form, review board."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tuicrm"
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {CustomerCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("f2", "language", "中文/English", id="app.language"),
+    ]
+
+    def __init__(self, store_factory: StoreFactory, *, user: str, today: dt.date,
+                 language: Language | None = None) -> None:
+        super().__init__()
+        self.lanes = StoreLanes(store_factory)
+        self.user = user
+        self.today = today
+        self.labels = Labels(language or language_from_environment())
+
+    def on_mount(self) -> None:
+        from tuicrm.tui.screens.customers import CustomersScreen
+
+        translate_bindings(self, self.labels)
+        self.push_screen(CustomersScreen())
+
+    def on_unmount(self) -> None:
+        self.lanes.close()
+
+    # -- navigation, used by screens and the command palette -----------------------------
+
+    def open_profile(self, customer_id: int) -> None:
+        """Show a customer's profile."""
+        from tuicrm.tui.screens.profile import ProfileScreen
+
+        self.push_screen(ProfileScreen(customer_id))
+
+    def open_follow_up(self, customer_id: int) -> None:
+        """Open the follow-up form for a customer."""
+        from tuicrm.tui.screens.follow_up import FollowUpScreen
+
+        self.push_screen(FollowUpScreen(customer_id))
+
+    def action_open_board(self) -> None:
+        """Show the review board (from the command palette)."""
+        self.open_board()
+
+    def open_board(self) -> None:
+        """Show the review board."""
+        from tuicrm.tui.screens.board import BoardScreen
+
+        self.push_screen(BoardScreen())
+
+    @work(thread=True, group="board", exit_on_error=False)
+    def warm_board(self) -> None:
+        """Work out the board's figures ahead, so ``b`` shows them at once."""
+        from tuicrm.core.store import listing
+
+        with self.lanes["board"].use() as store:
+            listing.board(store, today=self.today)
+
+    # -- actions --------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Show the keys of the current screen."""
+        from tuicrm.tui.screens.help import HelpScreen, describe_keys
+
+        if type(self.screen).__name__ == "HelpScreen":
+            return
+        self.push_screen(HelpScreen(describe_keys(self.screen)))
+
+    def action_language(self) -> None:
+        """Switch between Chinese and English."""
+        self.labels.toggle()
+        translate_bindings(self, self.labels)
+        for screen in self.screen_stack:
+            if isinstance(screen, CrmMixin):
+                screen.relabel()
+        self.refresh_bindings()
+
+
+def run(store_factory: StoreFactory, *, user: str, today: dt.date) -> None:
+    """Open the app on the database the factory opens."""
+    TuiCrmApp(store_factory, user=user, today=today).run()

@@ -1,0 +1,235 @@
+"""The follow-up entry form (客户维护跟进记录): one contact with a customer, with to-dos."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.suggester import SuggestFromList
+from textual.widgets import Footer, Input, Label, Static, TextArea
+
+from tuicrm.core.models import Customer, FollowUp, InvalidInput
+from tuicrm.core.store import StoreError
+from tuicrm.tui.screens.base import CrmScreen
+from tuicrm.tui.screens.dialogs import ConfirmScreen
+
+METHODS = ["上门拜访", "电话", "线上会议", "邮件", "微信", "visit", "phone", "online meeting",
+           "email", "WeChat"]
+# Form fields in order: (model field, label key, multi-line).
+FIELDS = (
+    ("date", "form.date", False),
+    ("method", "form.method", False),
+    ("participants", "form.participants", False),
+    ("content", "form.content", True),
+    ("feedback", "form.feedback", True),
+    ("todos", "form.todos", True),
+    ("owner", "form.owner", False),
+    ("next_date", "form.next", False),
+)
+
+
+class CustomerLoaded(Message):
+    """The customer the follow-up is for was read."""
+
+    def __init__(self, customer: Customer) -> None:
+        super().__init__()
+        self.customer = customer
+
+
+class FollowUpSaved(Message):
+    """The follow-up was stored, with its to-dos, in one transaction."""
+
+
+class FollowUpRefused(Message):
+    """The store refused the follow-up."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__()
+        self.messages = messages
+
+
+def parse_todos(text: str, owner: str) -> list[dict[str, Any]]:
+    """To-dos typed one a line as ``text @YYYY-MM-DD`` (the date is optional)."""
+    todos = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        body, sep, due = line.rpartition("@")
+        if sep and body.strip():
+            todos.append({"text": body.strip(), "due": due.strip(), "owner": owner})
+        else:
+            todos.append({"text": line.strip(), "owner": owner})
+    return todos
+
+
+def field_of(message: str) -> str:
+    """The form field an error message names: ``todos.0.due: …`` → ``todos``."""
+    return message.split(":", 1)[0].split(".", 1)[0].strip()
+
+
+class FollowUpScreen(CrmScreen):
+    """Record a follow-up; validates inline and asks before dropping unsaved input."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True, id="form.save"),
+        Binding("escape", "back", "Back", priority=True, id="form.back"),
+    ]
+
+    def __init__(self, customer_id: int) -> None:
+        super().__init__()
+        self.customer_id = customer_id
+        self.customer: Customer | None = None
+        self.initial: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="form-title")
+        with VerticalScroll(id="form"):
+            for field, label, multi_line in FIELDS:
+                with Horizontal(classes="form-row"):
+                    yield Label(Content(self.labels(label)), classes="form-label",
+                                id=f"label-{field}")
+                    if multi_line:
+                        yield TextArea(id=f"field-{field}", compact=True,
+                                       show_line_numbers=False, classes="form-area",
+                                       placeholder=self.labels("form.todos_hint")
+                                       if field == "todos" else "")
+                    else:
+                        yield Input(id=f"field-{field}", compact=True,
+                                    suggester=SuggestFromList(METHODS, case_sensitive=False)
+                                    if field == "method" else None)
+                yield Label("", id=f"error-{field}", classes="error form-error")
+        yield Static(id="form-status", classes="error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#form-title", Static).update(
+            Content(self.labels("form.title", name="…")))
+        self._set("date", self.today.isoformat())
+        self._set("owner", self.user)
+        self.initial = self.values()
+        self.query_one("#field-method", Input).focus()
+        self._load()
+
+    @work(thread=True, group="form", exclusive=True, exit_on_error=False)
+    def _load(self) -> None:
+        with self.lanes["profile"].use() as store:
+            customer = store.customer(self.customer_id)
+        self.post_message(CustomerLoaded(customer))
+
+    @on(CustomerLoaded)
+    def _loaded(self, event: CustomerLoaded) -> None:
+        self.customer = event.customer
+        self.query_one("#form-title", Static).update(
+            Content.styled(self.labels("form.title", name=event.customer.name), "bold"))
+        if event.customer.cadence_days and not self._get("next_date"):
+            proposed = self.today + dt.timedelta(days=event.customer.cadence_days)
+            self._set("next_date", proposed.isoformat())
+            self.initial["next_date"] = proposed.isoformat()
+
+    # -- values -------------------------------------------------------------------------
+
+    def _get(self, field: str) -> str:
+        widget = self.query_one(f"#field-{field}")
+        if isinstance(widget, TextArea):
+            return widget.text
+        return self.query_one(f"#field-{field}", Input).value
+
+    def _set(self, field: str, value: str) -> None:
+        widget = self.query_one(f"#field-{field}")
+        if isinstance(widget, TextArea):
+            widget.text = value
+        elif isinstance(widget, Input):
+            widget.value = value
+
+    def values(self) -> dict[str, str]:
+        """What the form holds, field by field."""
+        return {field: self._get(field) for field, _, _ in FIELDS}
+
+    @property
+    def dirty(self) -> bool:
+        """True when something was typed that is not saved."""
+        return self.values() != self.initial
+
+    def followup(self) -> FollowUp:
+        """The form as a follow-up; raises :class:`InvalidInput` naming each bad field."""
+        v = self.values()
+        owner = v["owner"].strip() or self.user
+        followup: FollowUp = FollowUp.parse({
+            "date": v["date"], "method": v["method"], "participants": v["participants"],
+            "content": v["content"], "feedback": v["feedback"], "owner": owner,
+            "next_date": v["next_date"], "todos": parse_todos(v["todos"], owner),
+        })
+        return followup
+
+    def show_errors(self, messages: list[str]) -> None:
+        """Put each message under its field, and a summary at the bottom."""
+        by_field: dict[str, list[str]] = {}
+        for message in messages:
+            by_field.setdefault(field_of(message), []).append(message)
+        for field, _, _ in FIELDS:
+            label = self.query_one(f"#error-{field}", Label)
+            text = "; ".join(by_field.pop(field, []))
+            label.update(Content(text))
+            label.display = bool(text)
+        rest = [m for ms in by_field.values() for m in ms]
+        summary = self.labels("form.fix") if messages else ""
+        self.query_one("#form-status", Static).update(
+            Content(" ".join([summary, *rest]).strip()))
+        if messages:
+            first = field_of(messages[0])
+            if any(first == f for f, _, _ in FIELDS):
+                self.query_one(f"#field-{first}").focus()
+
+    # -- actions --------------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        """Validate and store the follow-up with its to-dos."""
+        try:
+            followup = self.followup()
+        except InvalidInput as exc:
+            self.show_errors(exc.messages)
+            return
+        self.show_errors([])
+        self._store(followup)
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _store(self, followup: FollowUp) -> None:
+        try:
+            with self.lanes["write"].use() as store:
+                store.add_followup(self.customer_id, followup, user=self.user)
+        except InvalidInput as exc:
+            self.post_message(FollowUpRefused(exc.messages))
+            return
+        except StoreError as exc:
+            self.post_message(FollowUpRefused([str(exc)]))
+            return
+        self.post_message(FollowUpSaved())
+
+    @on(FollowUpSaved)
+    def _saved(self) -> None:
+        self.notify(self.labels("form.saved"), markup=False)
+        self.initial = self.values()
+        self.dismiss(True)
+
+    @on(FollowUpRefused)
+    def _refused(self, event: FollowUpRefused) -> None:
+        self.show_errors(event.messages)
+
+    def action_back(self) -> None:
+        """Leave; asks first when there is unsaved input."""
+        if not self.dirty:
+            self.dismiss(False)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(False)
+
+        self.app.push_screen(ConfirmScreen(self.labels("confirm.discard")), answered)

@@ -1,0 +1,305 @@
+"""A customer's tagged profile: tags, facts, decision chain, plans, follow-ups, to-dos."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Footer, Static
+
+from tuicrm.core.models import Contact, CustomerProfile, InvalidInput, Tag
+from tuicrm.core.store import Store, StoreError
+from tuicrm.tui.labels import wan
+from tuicrm.tui.screens.base import CrmScreen
+from tuicrm.tui.screens.dialogs import PromptScreen
+from tuicrm.tui.widgets.tag_chips import TagChips
+
+# Fields a rep may edit from the profile with ``e`` (field = value).
+EDITABLE_HERE = ("status", "stage", "owner", "industry", "size", "region", "source",
+                 "contact", "pain_points", "goals", "need_categories", "relationship",
+                 "potential", "total_amount", "annual_amount")
+
+
+class ProfileLoaded(Message):
+    """A customer's profile was read."""
+
+    def __init__(self, profile: CustomerProfile) -> None:
+        super().__init__()
+        self.profile = profile
+
+
+class ProfileSaveFailed(Message):
+    """A change was refused; ``message`` says why, naming the field."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+
+class ProfileScreen(CrmScreen):
+    """One customer, with everything hanging off it."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="profile.back"),
+        Binding("l,f", "log", "Log follow-up", id="profile.log"),
+        Binding("e", "edit", "Edit", id="profile.edit"),
+        Binding("a", "add_tag", "Add tag", id="profile.add_tag"),
+        Binding("minus", "remove_tag", "Remove tag", id="profile.remove_tag"),
+        Binding("c", "add_contact", "Add contact", id="profile.contact"),
+        Binding("t", "tick", "Tick to-do", id="profile.todo"),
+        Binding("v", "override", "Override tier", id="profile.override"),
+        Binding("w", "reasons", "Why (tags)", id="profile.reasons"),
+    ]
+
+    def __init__(self, customer_id: int) -> None:
+        super().__init__()
+        self.customer_id = customer_id
+        self.profile: CustomerProfile | None = None
+        self.show_reasons = False
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="profile"):
+            yield Static(id="profile-header")
+            yield TagChips(id="profile-tags")
+            yield Static(id="profile-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#profile", VerticalScroll).focus()
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        if self.profile is not None:
+            self.load()
+
+    def relabel(self) -> None:
+        super().relabel()
+        self._draw()
+
+    # -- loading and saving ---------------------------------------------------------------
+
+    @work(thread=True, group="profile", exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        """Read the profile again."""
+        with self.lanes["profile"].use() as store:
+            profile = store.profile(self.customer_id)
+        self.post_message(ProfileLoaded(profile))
+
+    @on(ProfileLoaded)
+    def _loaded(self, event: ProfileLoaded) -> None:
+        self.profile = event.profile
+        self._draw()
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _save(self, change: Callable[[Store], Any]) -> None:
+        try:
+            with self.lanes["write"].use() as store:
+                change(store)
+        except InvalidInput as exc:
+            self.post_message(ProfileSaveFailed("; ".join(exc.messages)))
+            return
+        except StoreError as exc:
+            self.post_message(ProfileSaveFailed(str(exc)))
+        self.load()
+
+    @on(ProfileSaveFailed)
+    def _save_failed(self, event: ProfileSaveFailed) -> None:
+        self.notify(event.message, severity="error", markup=False)
+
+    # -- drawing --------------------------------------------------------------------------
+
+    def _draw(self) -> None:
+        if self.profile is None:
+            return
+        t = self.labels
+        p = self.profile
+        c = p.customer
+        tier = c.tier or t("tier.none")
+        if c.tier_override:
+            tier = f"{c.tier_override} ({t('profile.override')}: {c.tier_override_reason})"
+        header = Content.assemble(
+            (c.name, "bold"), "  ", (f"[{tier}]", "reverse"), "  ", c.status or "-",
+            "  ", (f"{t('fact.owner')}: {c.owner or '-'}", "dim"),
+        )
+        self.query_one("#profile-header", Static).update(header)
+        self.query_one(TagChips).show(p.tags, reasons=self.show_reasons,
+                                      rule_mark=t("profile.rule"), empty=t("profile.none"))
+        self.query_one("#profile-body", Static).update(self._body(p))
+
+    def _body(self, p: CustomerProfile) -> Content:
+        t = self.labels
+        c = p.customer
+        overdue = c.next_due is not None and c.next_due < self.today
+        lines: list[Content | str] = []
+
+        def section(key: str) -> None:
+            lines.append("")
+            lines.append(Content.styled(t(key), "bold underline"))
+
+        def fact(key: str, value: object, style: str = "") -> None:
+            if value not in (None, ""):
+                lines.append(Content.assemble((f"{t(key)}: ", "dim"), (str(value), style)))
+
+        section("profile.facts")
+        fact("fact.lifecycle", c.lifecycle)
+        fact("fact.strategy", c.strategy)
+        fact("fact.stage", c.stage)
+        fact("fact.industry", " / ".join(x for x in (c.industry, c.size, c.region) if x))
+        fact("fact.source", c.source)
+        fact("fact.total", wan(c.total_amount))
+        fact("fact.last_contact", c.last_contact_date)
+        if c.next_due is not None:
+            fact("fact.next_due", f"{c.next_due}{' ' + t('due.overdue') if overdue else ''}",
+                 "bold red" if overdue else "")
+        fact("fact.next_set", c.next_due_manual)
+        section("profile.contacts")
+        for person in p.contacts or []:
+            lines.append(" · ".join(x for x in (person.name, person.title, person.role,
+                                                person.cares_about) if x))
+        if not p.contacts:
+            lines.append(t("profile.none"))
+        section("profile.needs")
+        fact("fact.pain_points", c.pain_points)
+        fact("fact.goals", c.goals)
+        section("profile.plans")
+        for plan in p.plans:
+            done = sum(a.done for a in plan.actions)
+            lines.append(f"{plan.customer_type} {plan.goal} ({done}/{len(plan.actions)})")
+            for action in plan.actions:
+                box = "[x]" if action.done else "[ ]"
+                lines.append(f"  {box} {action.action}  {action.owner}  "
+                             f"{action.deadline or ''}".rstrip())
+        if not p.plans:
+            lines.append(t("profile.none"))
+        section("profile.todos")
+        open_todos = [todo for todo in p.todos if not todo.done]
+        for number, todo in enumerate(open_todos, 1):
+            late = todo.due is not None and todo.due < self.today
+            lines.append(Content.assemble(
+                f"{number}. [ ] {todo.text}  ",
+                (str(todo.due or ""), "bold red" if late else ""), f"  {todo.owner}"))
+        if not open_todos:
+            lines.append(t("profile.none"))
+        section("profile.followups")
+        for f in p.followups:
+            lines.append(Content.assemble((f"{f.date} {f.method}", "bold"), f"  {f.content}"))
+            if f.feedback:
+                lines.append(Content.styled(f"  » {f.feedback}", "italic"))
+        if not p.followups:
+            lines.append(t("profile.none"))
+        return Content("\n").join(lines)
+
+    # -- actions --------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        """Back to the list."""
+        self.dismiss()
+
+    def action_log(self) -> None:
+        """Log a follow-up with this customer."""
+        self.crm.open_follow_up(self.customer_id)
+
+    def action_reasons(self) -> None:
+        """Show or hide why the rules gave each computed tag."""
+        self.show_reasons = not self.show_reasons
+        self._draw()
+
+    def _prompt(self, key: str, then: Callable[[str], Callable[[Store], Any] | None],
+                value: str = "") -> None:
+        def typed(text: str | None) -> None:
+            if text is None or not text.strip():
+                return
+            try:
+                change = then(text.strip())
+            except InvalidInput as exc:
+                self.notify("; ".join(exc.messages), severity="error", markup=False)
+                return
+            if change is not None:
+                self._save(change)
+
+        self.app.push_screen(PromptScreen(self.labels(key), value), typed)
+
+    def action_add_tag(self) -> None:
+        """Set a tag by hand (dimension:value)."""
+        user = self.user
+
+        def change(text: str) -> Callable[[Store], Any]:
+            tag = Tag.from_text(text)
+            return lambda store: store.add_tag(self.customer_id, tag, user=user)
+
+        self._prompt("prompt.tag", change)
+
+    def action_remove_tag(self) -> None:
+        """Remove a tag set by hand."""
+        user = self.user
+
+        def change(text: str) -> Callable[[Store], Any]:
+            tag = Tag.from_text(text)
+            return lambda store: store.remove_tag(self.customer_id, tag, user=user)
+
+        self._prompt("prompt.remove_tag", change)
+
+    def action_add_contact(self) -> None:
+        """Add a person of the decision chain: name, title, what they care about."""
+        user = self.user
+
+        def change(text: str) -> Callable[[Store], Any]:
+            name, title, cares = ([*(part.strip() for part in text.split(",")), "", ""])[:3]
+            contact = Contact.parse({"name": name, "title": title, "cares_about": cares})
+            return lambda store: store.add_contact(self.customer_id, contact, user=user)
+
+        self._prompt("prompt.contact", change)
+
+    def action_edit(self) -> None:
+        """Change one field: ``field = value``."""
+        if self.profile is None:
+            return
+        user = self.user
+        version = self.profile.customer.version
+
+        def change(text: str) -> Callable[[Store], Any]:
+            field, sep, value = text.partition("=")
+            field = field.strip()
+            if not sep or field not in EDITABLE_HERE:
+                raise InvalidInput([f"{field or 'field'}: use one of "
+                                    + ", ".join(EDITABLE_HERE)])
+            return lambda store: store.update_customer(
+                self.customer_id, {field: value.strip()}, user=user,
+                expected_version=version)
+
+        self._prompt("prompt.edit", change, "status = ")
+
+    def action_override(self) -> None:
+        """Override the tier with a reason; an empty tier clears the override."""
+        user = self.user
+
+        def change(text: str) -> Callable[[Store], Any]:
+            tier, _, reason = text.partition(",")
+            if tier.strip() and not reason.strip():
+                raise InvalidInput(["tier_override_reason: an override needs its reason"])
+            changes = {"tier_override": tier.strip(), "tier_override_reason": reason.strip()}
+            return lambda store: store.update_customer(self.customer_id, changes, user=user)
+
+        self._prompt("prompt.override", change)
+
+    def action_tick(self) -> None:
+        """Tick an open to-do by its number."""
+        if self.profile is None:
+            return
+        open_todos = [todo for todo in self.profile.todos if not todo.done]
+        user = self.user
+
+        def change(text: str) -> Callable[[Store], Any]:
+            if not text.isdigit() or not 1 <= int(text) <= len(open_todos):
+                raise InvalidInput([f"to-do: {text!r} is not a number from the list"])
+            todo_id = open_todos[int(text) - 1].id or 0
+            return lambda store: store.set_todo_done(todo_id, True, user=user)
+
+        self._prompt("prompt.todo", change, "1" if open_todos else "")

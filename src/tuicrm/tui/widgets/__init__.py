@@ -1,0 +1,1 @@
+"""Widgets of the app: the virtual customer table, tag chips."""

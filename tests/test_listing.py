@@ -1,0 +1,145 @@
+"""The list's keyset pages, counts and board figures, checked against plain sorting."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tuicrm.core.gen import generate
+from tuicrm.core.models import Customer, Tag
+from tuicrm.core.store import Store, listing
+from tuicrm.core.store.listing import ListFilter, ListSort
+
+TODAY = dt.date(2024, 3, 1)
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """300 generated customers, some with due dates and tags."""
+    path: Path = tmp_path_factory.mktemp("listing") / "list.db"
+    with Store(path) as store:
+        generate(store, 300, seed=3, end=TODAY)
+        store.conn.execute(
+            "UPDATE customers SET next_due = date(last_contact_date, '+60 days') "
+            "WHERE id % 3 = 0")
+        store.conn.execute("UPDATE customers SET tier = CASE WHEN id % 4 = 0 THEN 'A' "
+                           "WHEN id % 4 = 1 THEN 'B' ELSE '' END")
+        for customer_id in range(1, 40):
+            store.add_tag(customer_id, Tag.from_text("需求:紧急"))
+        yield store
+
+
+def expected(store: Store, flt: ListFilter, sort: ListSort) -> list[int]:
+    """Every matching id in display order, the slow way."""
+    everyone = listing.page(store, ListFilter(today=TODAY), ListSort(), limit=10_000)
+    allowed = {r.row.id for r in _all(store, flt)}
+    rows = [r for r in everyone if r.row.id in allowed]
+
+    def key(r: listing.ListedRow) -> tuple[Any, int]:
+        value = {
+            "name": r.row.name, "tier": r.row.tier, "status": r.row.status,
+            "owner": r.row.owner, "industry": r.row.industry, "amount": r.row.total_amount,
+            "last_contact": (r.row.last_contact_date or "").__str__(),
+            "next_due": (r.row.next_due or "").__str__(),
+        }[sort.column]
+        return value, r.row.id
+
+    ordered = sorted(rows, key=key, reverse=sort.descending)
+    return [r.row.id for r in ordered]
+
+
+def _all(store: Store, flt: ListFilter) -> list[listing.ListedRow]:
+    return listing.page(store, flt, ListSort(), limit=10_000)
+
+
+FILTERS = [
+    ListFilter(today=TODAY),
+    ListFilter(text="科技", today=TODAY),
+    ListFilter(text="有限公司", today=TODAY),
+    ListFilter(status="跟进中", today=TODAY),
+    ListFilter(tier="", today=TODAY),
+    ListFilter(tier="A", status="合作中", today=TODAY),
+    ListFilter(overdue=True, today=TODAY),
+    ListFilter(tag="需求:紧急", today=TODAY),
+]
+
+
+@pytest.mark.parametrize("flt", FILTERS, ids=lambda f: repr(f)[:60])
+@pytest.mark.parametrize("column", ["name", "tier", "amount", "next_due", "last_contact"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_pages_forward_and_backward_cover_the_order(
+    big: Store, flt: ListFilter, column: str, descending: bool,
+) -> None:
+    sort = ListSort(column, descending)  # type: ignore[arg-type]
+    want = [r.row.id for r in listing.page(big, flt, sort, limit=10_000)]
+    assert sorted(want) == sorted(r.row.id for r in _all(big, flt))
+    forward: list[int] = []
+    after = None
+    while True:
+        chunk = listing.page(big, flt, sort, after=after, limit=7)
+        forward += [r.row.id for r in chunk]
+        if len(chunk) < 7:
+            break
+        after = chunk[-1].key
+    assert forward == want
+    backward: list[int] = []
+    chunk = listing.page(big, flt, sort, from_end=True, limit=7)
+    while chunk:
+        backward = [r.row.id for r in chunk] + backward
+        chunk = listing.page(big, flt, sort, before=chunk[0].key, limit=7)
+    assert backward == want
+    assert listing.count(big, flt) == len(want)
+
+
+def test_name_order_is_by_normalised_name(big: Store) -> None:
+    names = [r.row.name for r in listing.page(big, ListFilter(), ListSort(), limit=50)]
+    assert names == sorted(names, key=lambda n: n.casefold())
+
+
+def test_board_adds_up_to_the_customers(big: Store) -> None:
+    board = listing.board(big, today=TODAY)
+    assert sum(c.count for c in board.cells) == big.customer_count()
+    assert board.tiers[-1] == ""
+    cell = board.cells[0]
+    cards = listing.board_cards(big, tier=cell.tier, status=cell.status, limit=1000)
+    assert len(cards) == cell.count
+    assert sum(c.total_amount for c in cards) == cell.amount
+    overdue = [c for c in cards if c.next_due and c.next_due < TODAY]
+    assert len(overdue) == cell.overdue
+
+
+def test_board_by_owner(big: Store) -> None:
+    owner = listing.choices(big, "owner")[0]
+    board = listing.board(big, owner=owner, today=TODAY)
+    assert sum(c.count for c in board.cells) == listing.count(big, ListFilter(owner=owner))
+
+
+def test_choices_are_distinct_and_sorted(big: Store) -> None:
+    statuses = listing.choices(big, "status")
+    assert statuses == sorted(set(statuses))
+    assert "跟进中" in statuses
+
+
+@pytest.mark.parametrize("name", ["[@click=app.quit]x[/]", "Acme [/] Corp", "O'Brien \"x\""])
+def test_names_with_markup_and_quotes_are_listed(store: Store, name: str) -> None:
+    store.add_customer(Customer.parse({"name": name}))
+    rows = listing.page(store, ListFilter(text=name), ListSort())
+    assert [r.row.name for r in rows] == [name]
+
+
+def test_changes_since_lists_tier_moves_and_lapsed_dues(store: Store) -> None:
+    first = store.add_customer(Customer.parse({"name": "甲公司", "owner": "王"}))
+    second = store.add_customer(Customer.parse({"name": "乙公司", "owner": "李"}))
+    store.conn.execute(
+        "INSERT INTO tier_history (customer_id, kind, old, new, at) "
+        "VALUES (?, 'tier', '潜力', '中价值', '2024-02-28T09:00:00+00:00')", [first])
+    store.conn.execute("UPDATE customers SET next_due = '2024-02-27' WHERE id = ?", [second])
+    changes = listing.changes_since(store, since=dt.date(2024, 2, 23), today=TODAY)
+    assert [(c.row.name, c.kind, c.old, c.new) for c in changes] == [
+        ("甲公司", "tier", "潜力", "中价值"), ("乙公司", "overdue", "", "2024-02-27")]
+    mine = listing.changes_since(store, since=dt.date(2024, 2, 23), today=TODAY, owner="李")
+    assert [c.row.name for c in mine] == ["乙公司"]

@@ -1,0 +1,101 @@
+"""The app's small parts: labels, locale, money, to-do lines, error fields, the CLI entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from tuicrm.tui.labels import TEXT, Labels, language_from_environment, wan
+from tuicrm.tui.screens.follow_up import field_of, parse_todos
+from tuicrm.tui.widgets.customer_table import _runs
+
+
+@pytest.mark.parametrize(("environ", "language"), [
+    ({"LANG": "zh_CN.UTF-8"}, "zh"),
+    ({"LC_ALL": "zh_TW.UTF-8", "LANG": "en_US.UTF-8"}, "zh"),
+    ({"LC_ALL": "en_US.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"),
+    ({"LANG": "C.UTF-8"}, "en"),
+    ({}, "en"),
+])
+def test_language_follows_the_locale(environ: dict[str, str], language: str) -> None:
+    assert language_from_environment(environ) == language
+
+
+def test_every_label_has_both_languages() -> None:
+    assert all(english and chinese for english, chinese in TEXT.values())
+
+
+def test_labels_switch() -> None:
+    labels = Labels("en")
+    assert labels("list.count", count="3") == "3 customers"
+    labels.toggle()
+    assert labels("list.count", count="3") == "3 位客户"
+    assert labels("no.such.key") == "no.such.key"
+
+
+@pytest.mark.parametrize(("yuan", "shown"), [
+    (800_000, "80"), (15_500, "1.55"), (0, "0"), (None, "-"), (12_345_678, "1234.57"),
+])
+def test_wan(yuan: int | None, shown: str) -> None:
+    assert wan(yuan) == shown
+
+
+@pytest.mark.parametrize(("text", "todos"), [
+    ("", []),
+    ("发送报价 @2024-03-08", [{"text": "发送报价", "due": "2024-03-08", "owner": "王"}]),
+    ("call back\n\n  mail the manual @ 2024-05-19 ",
+     [{"text": "call back", "owner": "王"},
+      {"text": "mail the manual", "due": "2024-05-19", "owner": "王"}]),
+    ("@home", [{"text": "@home", "owner": "王"}]),
+])
+def test_parse_todos(text: str, todos: list[dict[str, Any]]) -> None:
+    assert parse_todos(text, "王") == todos
+
+
+@pytest.mark.parametrize(("message", "field"), [
+    ("date: '2024-13-45' is not a date", "date"),
+    ("todos.0.due: 'someday' is not a date", "todos"),
+    ("the database is busy", "the database is busy"),
+])
+def test_field_of(message: str, field: str) -> None:
+    assert field_of(message) == field
+
+
+@pytest.mark.parametrize(("indexes", "runs"), [
+    ([], []), ([4], [(4, 4)]), ([1, 2, 3, 7, 8], [(1, 3), (7, 8)]),
+])
+def test_runs(indexes: list[int], runs: list[tuple[int, int]]) -> None:
+    assert _runs(indexes) == runs
+
+
+def test_plain_tuicrm_opens_the_app_with_a_store_factory(
+    monkeypatch: pytest.MonkeyPatch, app_db: Path,
+) -> None:
+    from tuicrm import cli
+    from tuicrm.core.store import Store
+
+    opened: dict[str, Any] = {}
+
+    def fake_run(factory: Any, *, user: str, today: dt.date) -> None:
+        store = factory()
+        opened.update(user=user, today=today, customers=store.customer_count())
+        assert isinstance(store, Store)
+        store.close()
+
+    monkeypatch.setattr("tuicrm.tui.app.run", fake_run)
+    result = CliRunner().invoke(cli.cli, ["--db", str(app_db), "--user", "王",
+                                          "--today", "2024-03-25"])
+    assert result.exit_code == 0, result.output
+    assert opened == {"user": "王", "today": dt.date(2024, 3, 25), "customers": 9}
+
+
+def test_plain_tuicrm_without_a_database_says_so(tmp_path: Path) -> None:
+    from tuicrm import cli
+
+    result = CliRunner().invoke(cli.cli, ["--db", str(tmp_path / "none.db")])
+    assert result.exit_code == 1
+    assert "no database" in result.output

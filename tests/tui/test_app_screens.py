@@ -1,0 +1,413 @@
+"""Pilot tests: each screen driven by the keys a rep presses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Static, TextArea
+
+from tuicrm.core.store import Store
+from tuicrm.tui.app import TuiCrmApp
+from tuicrm.tui.screens.board import BoardGrid, BoardScreen
+from tuicrm.tui.screens.customers import CustomersScreen
+from tuicrm.tui.screens.dialogs import ConfirmScreen, PickScreen, PromptScreen
+from tuicrm.tui.screens.follow_up import FollowUpScreen
+from tuicrm.tui.screens.help import HelpScreen
+from tuicrm.tui.screens.profile import ProfileScreen
+from tuicrm.tui.widgets.customer_table import CustomerTable
+
+USER = "经理"
+AppFactory = Callable[..., TuiCrmApp]
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait until every worker has finished and its messages are handled."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def names(app: TuiCrmApp) -> list[str]:
+    table = app.screen.query_one(CustomerTable)
+    return [table.rows[i].row.name for i in sorted(table.rows)]
+
+
+def filter_bar(app: TuiCrmApp) -> str:
+    return str(app.screen.query_one("#filter-bar", Static).render())
+
+
+async def test_list_opens_with_rows_and_count(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, CustomersScreen)
+        assert "A科技有限公司" in names(app)
+        assert "9 customers" in filter_bar(app)
+
+
+async def test_search_as_you_type_by_name_and_pinyin(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"科技")
+        await settle(pilot)
+        assert names(app) == ["A科技有限公司", "科技有限公司"]
+        assert "search: 科技" in filter_bar(app)
+        assert "2 customers" in filter_bar(app)
+        search = app.screen.query_one("#search", Input)
+        search.value = ""
+        await pilot.press(*"akj")
+        await settle(pilot)
+        assert names(app) == ["A科技有限公司"]
+
+
+async def test_mine_overdue_and_clear(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        assert set(names(app)) == {"A科技有限公司", "D集团", "[@click=app.quit]x[/]",
+                                   "Acme [/] Corp"}
+        assert "mine" in filter_bar(app)
+        await pilot.press("d")
+        await settle(pilot)
+        # Due 30 days after the last contact (the stand-in rules): A is past 2024-03-25, D not yet.
+        assert set(names(app)) == {"A科技有限公司"}
+        await pilot.press("x")
+        await settle(pilot)
+        assert len(names(app)) == 9
+        assert "all customers" in filter_bar(app)
+
+
+async def test_status_filter_is_picked_from_a_list(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, PickScreen)
+        values = [v for v, _ in app.screen.choices]
+        await pilot.press(*["down"] * values.index("待挽回"), "enter")
+        await settle(pilot)
+        assert names(app) == ["E建材公司"]
+        assert "status: 待挽回" in filter_bar(app)
+
+
+async def test_sort_and_reverse(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("greater_than_sign")  # tier
+        await pilot.press(*["greater_than_sign"] * 4)  # amount
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert names(app)[0] == "D集团"  # 120万, the largest
+        assert "sort: Total 万▼" in filter_bar(app)
+
+
+async def test_home_end_and_pages(tmp_path: object, app_db: object) -> None:
+    from pathlib import Path
+
+    from tuicrm.core.gen import generate
+
+    path = Path(str(app_db))
+    with Store(path) as store:
+        generate(store, 500, seed=5, start_index=10)
+    app = TuiCrmApp(lambda: Store(path), user=USER, today=__import__("datetime").date.today(),
+                    language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(CustomerTable)
+        first = table.current
+        await pilot.press("end")
+        await settle(pilot)
+        assert table.cursor == 508
+        last = table.current
+        assert last is not None and first is not None
+        await pilot.press("pageup", "pageup")
+        await settle(pilot)
+        assert table.current is not None
+        assert table.cursor == 508 - 2 * table.page_height
+        await pilot.press("home")
+        await settle(pilot)
+        assert table.cursor == 0 and table.current == first
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert table.cursor == table.page_height
+        assert table.current is not None
+
+
+async def test_profile_shows_tags_and_adds_one(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"akj", "enter", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ProfileScreen)
+        header = str(app.screen.query_one("#profile-header", Static).render())
+        assert "A科技有限公司" in header and "高价值" in header
+        await pilot.press("a")
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press(*"关系:紧密", "enter")
+        await settle(pilot)
+        tags = str(app.screen.query_one("#profile-tags", Static).render())
+        assert "关系: [紧密]" in tags
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, CustomersScreen)
+
+
+async def test_profile_edit_refuses_unknown_field(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_profile(1)
+        await settle(pilot)
+        await pilot.press("e")
+        prompt = app.screen.query_one(Input)
+        prompt.value = "colour = red"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert any("colour: use one of" in str(n.message) for n in app._notifications)
+
+
+async def test_form_names_each_bad_field(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_follow_up(1)
+        await settle(pilot)
+        assert isinstance(app.screen, FollowUpScreen)
+        app.screen.query_one("#field-date", Input).value = "2024-13-45"
+        app.screen.query_one("#field-todos", TextArea).text = "call back @someday"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        errors = {
+            field: str(app.screen.query_one(f"#error-{field}", Static).render())
+            for field in ("date", "method", "content", "todos")
+        }
+        assert "date: '2024-13-45' is not a date" in errors["date"]
+        assert errors["method"].startswith("method:")
+        assert errors["content"].startswith("content:")
+        assert "todos.0.due" in errors["todos"]
+        assert app.screen.focused is app.screen.query_one("#field-date")
+        assert "Fix the marked fields" in str(
+            app.screen.query_one("#form-status", Static).render())
+
+
+async def test_leaving_the_form_with_input_asks_first(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_follow_up(1)
+        await settle(pilot)
+        await pilot.press(*"电话")
+        await pilot.press("escape")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert isinstance(app.screen, FollowUpScreen)
+        assert app.screen.query_one("#field-method", Input).value == "电话"
+        await pilot.press("escape", "y")
+        await settle(pilot)
+        assert isinstance(app.screen, CustomersScreen)
+
+
+async def test_leaving_an_untouched_form_does_not_ask(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_follow_up(1)
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, CustomersScreen)
+
+
+async def test_logging_a_follow_up_updates_profile_and_due(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"akj", "enter", "enter")
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FollowUpScreen)
+        # The stand-in rules' cadence proposes the next date.
+        assert form.query_one("#field-next_date", Input).value == "2024-04-24"
+        await pilot.press(*"电话", "tab", *"刘总监", "tab")
+        await pilot.press(*"确认预算", "tab", *"预算已批", "tab")
+        await pilot.press(*"发送报价 @2024-03-08")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ProfileScreen)
+        body = str(app.screen.query_one("#profile-body", Static).render())
+        assert "发送报价" in body and "2024-03-08" in body
+        assert "last contact: 2024-03-25" in body
+        assert "next due: 2024-04-24" in body
+
+
+async def test_board_counts_and_moves_a_card(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(app.screen, BoardScreen)
+        grid = app.screen.query_one(BoardGrid)
+        assert sum(c.count for c in grid.board.cells) == 9
+        assert grid.tiers == ["中价值", "潜力", "高价值"]
+        assert grid.chosen == ("中价值", "培育中")
+        await pilot.press("down")  # 中价值 × 待挽回: E建材公司
+        await settle(pilot)
+        assert [c.name for c in app.screen.cards] == ["E建材公司"]
+        await pilot.press("tab", "s")
+        await settle(pilot)
+        assert isinstance(app.screen, PickScreen)
+        await pilot.press("enter")  # the first other status
+        await settle(pilot)
+        assert isinstance(app.screen, BoardScreen)
+        cell = grid.board.cell("中价值", "待挽回")
+        assert cell is None
+        await pilot.press("m")
+        await settle(pilot)
+        assert sum(c.count for c in grid.board.cells) == 4
+
+
+async def test_help_lists_the_screen_keys(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        described = dict((d, k) for k, d in app.screen.keys)
+        assert described["Search"] == "/"
+        assert described["Board"] == "b"
+        await pilot.press("escape")
+        assert isinstance(app.screen, CustomersScreen)
+
+
+async def test_language_switch(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await pilot.pause()
+        assert "全部客户" in filter_bar(app)
+        keys = {b.binding.description for b in app.screen.active_bindings.values()}
+        assert "搜索" in keys
+
+
+async def test_markup_in_names_is_shown_literally(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"Acme [/", "enter", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ProfileScreen)
+        header = str(app.screen.query_one("#profile-header", Static).render())
+        assert "Acme [/] Corp" in header
+        await pilot.press("escape")
+        await settle(pilot)
+        app.screen.query_one("#search", Input).value = "click=app"
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.is_running
+        assert "[@click=app.quit]x[/]" in str(
+            app.screen.query_one("#profile-header", Static).render())
+
+
+async def test_palette_jumps_to_a_customer_by_pinyin(make_app: AppFactory) -> None:
+    from textual.command import CommandPalette
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"djt")
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if app.screen.query("CommandList Option"):
+                break
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ProfileScreen)
+        assert app.screen.profile is not None
+        assert app.screen.profile.customer.name == "D集团"
+
+
+async def test_palette_runs_actions(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"list: mine")
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if app.screen.query("CommandList Option"):
+                break
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "mine" in filter_bar(app)
+
+
+async def test_board_since_last_review(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BoardScreen)
+        # Fell due in the week before 2024-03-25: C (03-23), A (03-21), B (03-19).
+        assert [c.name for c in screen.cards] == ["C个体工作室", "A科技有限公司", "B商贸公司"]
+        assert "since 2024-03-18" in str(screen.query_one("#board-title", Static).render())
+
+
+async def test_profile_ticks_a_todo_and_overrides_the_tier(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.open_profile(1)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ProfileScreen) and screen.profile is not None
+        assert [t.text for t in screen.profile.todos if not t.done] == ["确认采购预算"]
+        await pilot.press("t")
+        await pilot.press("enter")  # the prompt proposes 1
+        await settle(pilot)
+        assert screen.profile is not None
+        assert all(t.done for t in screen.profile.todos)
+        await pilot.press("v", *"A", "enter")  # a tier without a reason is refused
+        await settle(pilot)
+        assert any("tier_override_reason" in str(n.message) for n in app._notifications)
+        await pilot.press("v", *"A, 大单在谈", "enter")
+        await settle(pilot)
+        header = str(screen.query_one("#profile-header", Static).render())
+        assert "A (override: 大单在谈)" in header
+
+
+async def test_a_failing_query_is_reported(make_app: AppFactory,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuicrm.core.store import listing
+
+    def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("disk I/O error")
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(listing, "count", broken)
+        await pilot.press("m")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert any("disk I/O error" in str(n.message) for n in app._notifications)

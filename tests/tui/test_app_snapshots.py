@@ -1,0 +1,77 @@
+"""Snapshots of every screen at 80×24, on fixed demo data and a fixed day."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from tuicrm.tui.app import TuiCrmApp
+
+AppFactory = Callable[..., TuiCrmApp]
+SIZE = (80, 24)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait for every worker and its messages."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def keys(*presses: str) -> Callable[[Pilot[None]], Any]:
+    """A run_before that settles, presses keys one by one, settling after each."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        for key in presses:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return run_before
+
+
+def test_list(snap_compare: Any, make_app: AppFactory) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys("down", "down"))
+
+
+def test_list_search_in_chinese(snap_compare: Any, make_app: AppFactory) -> None:
+    assert snap_compare(make_app(language="zh"), terminal_size=SIZE,
+                        run_before=keys("slash", "科", "技", "enter"))
+
+
+def test_list_mine_overdue(snap_compare: Any, make_app: AppFactory) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys("m", "d"))
+
+
+def test_profile(snap_compare: Any, make_app: AppFactory) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE,
+                        run_before=keys("slash", "a", "k", "j", "enter", "enter", "w"))
+
+
+def test_follow_up_form_errors(snap_compare: Any, make_app: AppFactory) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await keys("slash", "a", "k", "j", "enter", "enter", "l")(pilot)
+        pilot.app.screen.query_one("#field-date", Input).value = "2024-13-45"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_unsaved_input_prompt(snap_compare: Any, make_app: AppFactory) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE,
+                        run_before=keys("l", "x", "escape"))
+
+
+def test_board(snap_compare: Any, make_app: AppFactory) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=keys("b", "right"))
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_help(snap_compare: Any, make_app: AppFactory, language: str) -> None:
+    assert snap_compare(make_app(language=language), terminal_size=SIZE,
+                        run_before=keys("question_mark"))
