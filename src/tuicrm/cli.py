@@ -333,5 +333,7 @@ def main() -> None:
     cli(prog_name="tuicrm")
 
 
+from tuicrm import cli_io  # noqa: E402,F401  (registers import and export)
+
 if __name__ == "__main__":
     main()

@@ -14,7 +14,6 @@ import re
 from pypinyin import Style, lazy_pinyin
 from pypinyin.constants import RE_HANS
 from pypinyin.seg import mmseg
-from pypinyin.seg.simpleseg import simple_seg
 
 from tuicrm.core.text import _HAN, normalize_name, pinyin_full, pinyin_initials
 
