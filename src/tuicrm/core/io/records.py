@@ -83,14 +83,18 @@ class ImportRow:
 
 
 def _line(value: Any) -> str:
-    text = clean_line(cell_text(value))
+    text = cell_text(value)
+    # Printable text holds no control characters and no whitespace but the space, so
+    # cleaning it only trims and collapses spaces: skip the regular expressions.
+    text = text.strip() if text.isprintable() and "  " not in text else clean_line(text)
     if len(text) > MAX_LINE:
         raise ValueError(f"is longer than {MAX_LINE} characters")
     return text
 
 
 def _note(value: Any) -> str:
-    text = clean_text(cell_text(value))
+    text = cell_text(value)
+    text = text.strip() if text.isprintable() else clean_text(text)
     if len(text) > MAX_NOTE:
         raise ValueError(f"is longer than {MAX_NOTE} characters")
     return text

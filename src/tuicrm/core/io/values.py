@@ -19,6 +19,8 @@ _UNITS = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "元": 1}
 
 def cell_text(value: Any) -> str:
     """A cell as text: numbers without a trailing ``.0``, dates in ISO form."""
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -36,7 +38,10 @@ def cell_text(value: Any) -> str:
 
 def is_none(value: Any) -> bool:
     """An empty cell, or one of the marks people type for "none" (``-``, ``–``)."""
-    return value is None or (isinstance(value, str) and value.strip() in NONE_MARKS)
+    if value is None:
+        return True
+    return type(value) is str and (not value or value in NONE_MARKS
+                                   or value.strip() in NONE_MARKS)
 
 
 def parse_amount(value: Any, scale: int = 1) -> int | None:
@@ -83,6 +88,11 @@ _DATE_PATTERNS = (
 def parse_date(value: Any) -> dt.date | None:
     """A date from ``2023-03-15``, ``2023/8/20``, ``2024年1月5日``, ``20240105`` or an
     XLSX date cell; ``-`` or empty is none."""
+    if type(value) is str and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):

@@ -19,7 +19,7 @@ from tuicrm.core.io.records import ImportRow, RowError
 from tuicrm.core.models import Customer
 from tuicrm.core.namekeys import NameKeys
 from tuicrm.core.store import Store, _customer_values, utc_now
-from tuicrm.core.text import normalize_name
+from tuicrm.core.text import name_grams, normalize_name
 
 CHUNK = 5_000
 #: Above this many touched customers the search index is rebuilt whole, set-based.
@@ -32,6 +32,14 @@ _INSERT_COLUMNS = (
     "id", *_CUSTOMER_DEFAULTS, "name_norm", "pinyin", "initials", "created_at",
     "updated_at", "updated_by", "version", "import_batch", "last_contact_date",
 )
+_NORM_AT = _INSERT_COLUMNS.index("name_norm")
+
+
+def keys_of(values: tuple[Any, ...]) -> str:
+    """The normalised name in a row of :data:`_INSERT_CUSTOMER` values."""
+    return str(values[_NORM_AT])
+
+
 _INSERT_CUSTOMER = (
     f"INSERT INTO customers ({', '.join(_INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
@@ -192,16 +200,12 @@ class BulkImport:
         self.conn.execute(
             "UPDATE import_batches SET rows = ?, created = ?, updated = ?, rejected = ? "
             "WHERE id = ?", [s.rows, s.created, s.updated, s.rejected_count, self.batch_id])
+        # The short-query grams went in chunk by chunk (names never change on update).
         if self.full_reindex or len(self.touched) > FULL_REINDEX_AT:
-            self.store.rebuild_grams()
             self.store.reindex()
             self.store.resegment()
         elif self.touched:
             ids = sorted(self.touched)
-            for customer_id in ids:
-                norm = self.conn.execute("SELECT name_norm FROM customers WHERE id = ?",
-                                         [customer_id]).fetchone()[0]
-                self.store._add_grams(customer_id, norm)
             self.store.reindex(ids)
             self.store.resegment(ids)
 
@@ -290,6 +294,10 @@ class BulkImport:
                 children.append((customer_id, row, False))
             self._touch(customer_id)
         self.conn.executemany(_INSERT_CUSTOMER, inserts)
+        grams = sorted({(gram, values[0]) for values in inserts
+                        for gram in name_grams(keys_of(values))})
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO name_grams (gram, customer_id) VALUES (?, ?)", grams)
         if inserts:
             self.conn.executemany(
                 "INSERT INTO audit (customer_id, user, at, action, field, old, new) "
@@ -348,11 +356,24 @@ class BulkImport:
         followups = [(cid, row, new) for cid, row, new in children if row.followups]
         if followups:
             self._add_followups(followups)
+        plans: list[tuple[Any, ...]] = []
+        actions: list[tuple[Any, ...]] = []
         for customer_id, row, new in children:
-            if row.actions:
+            if row.actions and new:
+                # A new customer's strategy: one plan holding the actions, in bulk.
+                plan_id = self.next_plan
+                self.next_plan += 1
+                plans.append((plan_id, customer_id, "", "", "", None, "", self.batch_id))
+                owner = row.fields.get("owner", "")
+                actions.extend((plan_id, action, owner, None, self.batch_id)
+                               for action in dict.fromkeys(row.actions))
+            elif row.actions:
                 self._add_actions(customer_id, row, new)
             if row.contacts:
                 self._add_contacts(customer_id, row, new)
+        if plans:
+            self.conn.executemany(_INSERT_PLAN, plans)
+            self.conn.executemany(_INSERT_ACTION, actions)
 
     def _add_followups(self, items: list[tuple[int, ImportRow, bool]]) -> None:
         followups: list[tuple[Any, ...]] = []
