@@ -59,7 +59,7 @@ def parse_amount(value: Any, scale: int = 1) -> int | None:
     else:
         text = unicodedata.normalize("NFKC", str(value)).strip()
         text = text.replace(",", "").replace(" ", "").lstrip("¥$").replace("RMB", "")
-        unit = 1
+        unit: int | None = None
         for suffix in ("万元", "亿元", "万", "亿", "元", "w", "W"):
             if text.endswith(suffix) and len(text) > len(suffix):
                 unit = _UNITS[suffix[0]]
@@ -71,7 +71,7 @@ def parse_amount(value: Any, scale: int = 1) -> int | None:
             raise ValueError(f"{value!r} is not an amount") from None
         if not number.is_finite():
             raise ValueError(f"{value!r} is not an amount")
-        if unit != 1:
+        if unit is not None:
             scale = unit
     if number < 0:
         raise ValueError(f"{value!r} is negative")
