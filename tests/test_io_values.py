@@ -86,7 +86,8 @@ def test_bad_dates(cell: str) -> None:
 
 @pytest.mark.parametrize(("cell", "expected"), [
     ("2024-02-20:讨论新设备采购", (dt.date(2024, 2, 20), "讨论新设备采购", "")),
-    ("2024-02-20：讨论新设备采购/预算待确认", (dt.date(2024, 2, 20), "讨论新设备采购", "预算待确认")),
+    ("2024-02-20：讨论新设备采购/预算待确认",
+     (dt.date(2024, 2, 20), "讨论新设备采购", "预算待确认")),
     ("2024/2/20: 内容 / 反馈", (dt.date(2024, 2, 20), "内容", "反馈")),
 ])
 def test_followup_cell(cell: str, expected: tuple[dt.date, str, str]) -> None:

@@ -71,7 +71,8 @@ _INSERT_CONTACT = (
 #: What undo may write back, per table: the fields an import can change.
 _UNDOABLE = {
     "customers": set(_CUSTOMER_DEFAULTS),
-    "strategy_plans": {"owner", "deadline", "expected_effect"},
+    "followups": {"method", "participants", "feedback", "owner", "next_date"},
+    "strategy_plans": {"owner", "deadline", "expected_effect", "customer_type", "goal"},
 }
 
 
@@ -380,15 +381,19 @@ class BulkImport:
         todos: list[tuple[Any, ...]] = []
         refresh: list[int] = []
         for customer_id, row, new in items:
-            seen: set[tuple[str, str]] = set()
+            seen: dict[tuple[str, str], tuple[Any, ...]] = {}
             if not new:
-                seen = {(d, c) for d, c in self.conn.execute(
-                    "SELECT date, content FROM followups WHERE customer_id = ?", [customer_id])}
+                seen = {(r[1], r[2]): r for r in self.conn.execute(
+                    "SELECT id, date, content, method, participants, feedback, owner, "
+                    "next_date, import_batch FROM followups WHERE customer_id = ?",
+                    [customer_id])}
             for record in row.followups:
                 key = (record["date"], record["content"])
                 if key in seen:
+                    if seen[key]:
+                        self._enrich_followup(customer_id, seen[key], record)
                     continue
-                seen.add(key)
+                seen[key] = ()
                 followup_id = self.next_followup
                 self.next_followup += 1
                 owner = record.get("owner", "") or self.user
@@ -411,6 +416,31 @@ class BulkImport:
                 "UPDATE customers SET last_contact_date = (SELECT max(date) FROM followups "
                 "WHERE customer_id = ?) WHERE id = ?", [customer_id, customer_id])
             self._touch(customer_id)
+
+    def _enrich_followup(self, customer_id: int, current: tuple[Any, ...],
+                         record: dict[str, Any]) -> None:
+        """A follow-up already there (same date and content): fill in what the file adds,
+        such as the method and to-dos the customer list's one-cell record lacks."""
+        followup_id = int(current[0])
+        now = dict(zip(("method", "participants", "feedback", "owner", "next_date"),
+                       current[3:8], strict=True))
+        changes = {k: record[k] for k in now if record.get(k) and record[k] != now[k]}
+        if changes.get("method") == "其他":
+            del changes["method"]
+        for column, new in changes.items():
+            if current[8] != self.batch_id:
+                self._change("followups", followup_id, column, now[column], new)
+            self.conn.execute(f"UPDATE followups SET {column} = ? WHERE id = ?",
+                              [new, followup_id])
+        have = {t for (t,) in self.conn.execute(
+            "SELECT text FROM todos WHERE followup_id = ?", [followup_id])}
+        todos = [(customer_id, followup_id, text, due, owner or record.get("owner", ""),
+                  self.batch_id) for text, due, owner in record["todos"] if text not in have]
+        self.conn.executemany(_INSERT_TODO, todos)
+        if changes or todos:
+            self.summary.updated += 1
+        if record.get("next_date"):
+            self._set_next_due(customer_id, record["next_date"])
 
     def _set_next_due(self, customer_id: int, next_date: str) -> None:
         row = self.conn.execute(
@@ -487,6 +517,12 @@ class BulkImport:
                 "SELECT id, owner, deadline, expected_effect, import_batch FROM strategy_plans "
                 "WHERE customer_id = ? AND customer_type = ? AND goal = ? ORDER BY id DESC",
                 [customer_id, plan.get("customer_type", ""), plan.get("goal", "")]).fetchone()
+            if match is None:
+                # The plan the customer list's 跟进策略 made has no type or goal yet.
+                match = self.conn.execute(
+                    "SELECT id, owner, deadline, expected_effect, import_batch, customer_type, "
+                    "goal FROM strategy_plans WHERE customer_id = ? AND customer_type = '' "
+                    "AND goal = '' ORDER BY id DESC", [customer_id]).fetchone()
             changes: dict[str, Any] = {}
             if match is None:
                 plan_id = self._new_plan(customer_id, plan)
@@ -496,6 +532,8 @@ class BulkImport:
                 plan_id = int(match[0])
                 current = dict(zip(("owner", "deadline", "expected_effect"), match[1:4],
                                    strict=True))
+                if len(match) > 5:
+                    current.update(customer_type=match[5], goal=match[6])
                 changes = {k: plan[k] for k in current if k in plan and plan[k] != current[k]}
                 for column, new in changes.items():
                     if match[4] != self.batch_id:
