@@ -22,6 +22,7 @@ from tuicrm.core.io.layout import headers
 from tuicrm.core.seed import demo_records
 from tuicrm.core.store import Store
 from tuicrm.core.store.bulk import undo_batch
+from tuicrm.core.text import name_grams, normalize_name
 
 TEMPLATE_HEADERS = headers("customers")
 # The five example rows of the customer-list template, as a rep types them.
@@ -94,6 +95,10 @@ def test_template_file_imports_to_the_demo_customers(
         "每月上门拜访", "每季度提供行业趋势报告"]
     assert a.last_contact_date is not None and str(a.last_contact_date) == "2024-02-20"
     assert [r.name for r in store.search("akj")] == ["A科技有限公司"]
+    assert [r.name for r in store.search("集团")] == ["D集团"]
+    grams = {g for (g,) in store.conn.execute(
+        "SELECT gram FROM name_grams WHERE customer_id = ?", [a.id])}
+    assert grams == name_grams(normalize_name(a.name))
 
 
 def test_a_title_row_above_the_headers_is_skipped(store: Store, tmp_path: Path) -> None:

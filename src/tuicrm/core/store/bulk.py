@@ -19,7 +19,7 @@ from tuicrm.core.io.records import ImportRow, RowError
 from tuicrm.core.models import Customer
 from tuicrm.core.namekeys import NameKeys
 from tuicrm.core.store import Store, _customer_values, utc_now
-from tuicrm.core.text import name_grams, normalize_name
+from tuicrm.core.text import normalize_name
 
 CHUNK = 5_000
 #: Above this many touched customers the search index is rebuilt whole, set-based.
@@ -32,14 +32,20 @@ _INSERT_COLUMNS = (
     "id", *_CUSTOMER_DEFAULTS, "name_norm", "pinyin", "initials", "created_at",
     "updated_at", "updated_by", "version", "import_batch", "last_contact_date",
 )
-_NORM_AT = _INSERT_COLUMNS.index("name_norm")
-
-
-def keys_of(values: tuple[Any, ...]) -> str:
-    """The normalised name in a row of :data:`_INSERT_CUSTOMER` values."""
-    return str(values[_NORM_AT])
-
-
+# The 1- and 2-character grams of the names a batch created, as text.name_grams makes
+# them: one recursive step per character (not a join with every position up to 200),
+# inserted in key order.
+_BATCH_GRAMS_SQL = """
+WITH RECURSIVE g(id, norm, i) AS (
+    SELECT id, name_norm, 1 FROM customers WHERE import_batch = ? AND name_norm != ''
+    UNION ALL SELECT id, norm, i + 1 FROM g WHERE i < length(norm)
+)
+INSERT OR IGNORE INTO name_grams (gram, customer_id)
+SELECT gram, id FROM (
+    SELECT substr(norm, i, 1) AS gram, id FROM g
+    UNION ALL SELECT substr(norm, i, 2), id FROM g WHERE i < length(norm)
+) ORDER BY gram, id
+"""
 _INSERT_CUSTOMER = (
     f"INSERT INTO customers ({', '.join(_INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
@@ -201,7 +207,9 @@ class BulkImport:
         self.conn.execute(
             "UPDATE import_batches SET rows = ?, created = ?, updated = ?, rejected = ? "
             "WHERE id = ?", [s.rows, s.created, s.updated, s.rejected_count, self.batch_id])
-        # The short-query grams went in chunk by chunk (names never change on update).
+        # Names never change on update: only the created customers need their grams.
+        if s.created:
+            self.conn.execute(_BATCH_GRAMS_SQL, [self.batch_id])
         if self.full_reindex or len(self.touched) > FULL_REINDEX_AT:
             self.store.reindex()
             self.store.resegment()
@@ -295,10 +303,6 @@ class BulkImport:
                 children.append((customer_id, row, False))
             self._touch(customer_id)
         self.conn.executemany(_INSERT_CUSTOMER, inserts)
-        grams = sorted({(gram, values[0]) for values in inserts
-                        for gram in name_grams(keys_of(values))})
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO name_grams (gram, customer_id) VALUES (?, ?)", grams)
         if inserts:
             self.conn.executemany(
                 "INSERT INTO audit (customer_id, user, at, action, field, old, new) "
