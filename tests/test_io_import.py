@@ -379,3 +379,19 @@ def test_killed_import_leaves_the_database_as_before(tmp_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM import_batches").fetchone()[0] == 0
     conn.close()
+
+
+def test_unknown_columns_round_trip_as_custom_fields(store: Store, tmp_path: Path) -> None:
+    header = [*TEMPLATE_HEADERS, "微信号", "备注"]
+    rows = [[*TEMPLATE_ROWS[0], "wx-a", "老客户"], [*TEMPLATE_ROWS[1], "", "-"]]
+    path = write_csv(tmp_path / "extra.csv", rows, header=header)
+    result = invoke(Path(store.path), "import", str(path), "--map", "备注=-")  # type: ignore[arg-type]
+    assert "unknown columns: 微信号 → custom field '微信号'" in result.output
+    assert store.customer_by_name("A科技有限公司").custom == {"微信号": "wx-a"}
+    assert store.customer_by_name("B商贸公司").custom == {}
+    out = tmp_path / "out.csv"
+    export_file(store, out)
+    exported = _content(out)
+    assert exported[0][-1] == "微信号" and exported[1][-1] == "wx-a"
+    again = import_file(store, out)
+    assert (again.created, again.updated) == (0, 0)

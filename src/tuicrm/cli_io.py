@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -99,7 +98,7 @@ def import_command(ctx: Context, file: str | None, table: str | None, dry_run: b
 
 
 def _report(plan: ImportPlan, summary: ImportSummary, rejects_path: str | None) -> None:
-    echo: Callable[[str], None] = click.echo
+    echo = click.echo
     mapping = plan.mapping
     echo(f"{plan.sheet.path.name}: {mapping.table.title} ({mapping.table.name}), "
          f"{summary.rows} rows")
