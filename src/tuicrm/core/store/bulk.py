@@ -165,8 +165,10 @@ class BulkImport:
         """Import ``rows``; nothing is written when any row is invalid (unless
         ``skip_invalid``) or on a dry run."""
         summary = self.summary
+        cache = self.conn.execute("PRAGMA cache_size").fetchone()[0]
         try:
             with self.store.write():
+                # A large page cache keeps the indexes being filled in memory.
                 self.conn.execute("PRAGMA cache_size = -400000")
                 self._start()
                 chunk: list[ImportRow] = []
@@ -183,6 +185,8 @@ class BulkImport:
             summary.written = True
         except _Rollback:
             summary.batch_id = None
+        finally:
+            self.conn.execute(f"PRAGMA cache_size = {int(cache)}")
         return summary
 
     # -- the batch ----------------------------------------------------------------------
