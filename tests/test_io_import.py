@@ -395,3 +395,31 @@ def test_unknown_columns_round_trip_as_custom_fields(store: Store, tmp_path: Pat
     assert exported[0][-1] == "微信号" and exported[1][-1] == "wx-a"
     again = import_file(store, out)
     assert (again.created, again.updated) == (0, 0)
+
+
+@pytest.mark.parametrize(("table", "row", "check"), [
+    ("needs", ["科技有限公司", "互联网", "500人/5亿", "CEO（关注成本）；技术总监（关注系统稳定性）",
+               "合作中", "系统响应速度慢", "系统加载速度提升30%"],
+     lambda p: (p.customer.employees, p.customer.revenue, p.customer.stage,
+                [(c.name, c.cares_about) for c in p.contacts]) == (
+         500, 500_000_000, "合作中", [("CEO", "成本"), ("技术总监", "系统稳定性")])),
+    ("strategy", ["YY贸易集团", "重点拓展型", "3个月内签订年度协议≥80万",
+                  "提供3次免费演示；安排参观标杆客户；申请新客户5%折扣", "销售专员", "2024-06-15",
+                  "签订年度协议"],
+     lambda p: [(x.customer_type, [a.action for a in x.actions], str(x.deadline))
+                for x in p.plans] == [("重点拓展型", ["提供3次免费演示", "安排参观标杆客户",
+                                                      "申请新客户5%折扣"], "2024-06-15")]),
+    ("followups", ["YY贸易集团", "2024/5/12", "电话", "销售专员", "确定演示时间为5月20日14:00",
+                   "同意参加", "邮寄操作手册@2024-05-19", "销售专员", "2024年5月20日"],
+     lambda p: [(str(f.date), f.method, [(t.text, str(t.due)) for t in f.todos])
+                for f in p.followups] == [("2024-05-12", "电话",
+                                           [("邮寄操作手册", "2024-05-19")])]),
+])
+def test_the_other_templates_import(store: Store, tmp_path: Path, table: str,
+                                    row: list[str], check: Any) -> None:
+    base = write_csv(tmp_path / "names.csv", [[row[0]] + [""] * 11])
+    import_file(store, base)
+    path = write_csv(tmp_path / f"{table}.csv", [row], header=headers(table))  # type: ignore[arg-type]
+    summary = import_file(store, path)
+    assert summary.table == table and summary.written, summary.rejected
+    assert check(store.profile(store.customer_by_name(row[0]).id or 0))
