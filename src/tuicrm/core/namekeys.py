@@ -26,7 +26,7 @@ class NameKeys:
 
     def __init__(self) -> None:
         self._runs: dict[str, tuple[str, str]] = {}
-        self._words: dict[str, list[str]] = {}
+        self._words: dict[str, tuple[str, str] | None] = {}
 
     def __call__(self, name: str) -> tuple[str, str, str]:
         norm = normalize_name(name)
@@ -45,26 +45,31 @@ class NameKeys:
                 initials.append(run.lower())
         return norm, "".join(full), "".join(initials)
 
-    def _han_run(self, run: str) -> tuple[str, str]:
+    def _han_run(self, run: str, *, whole: bool = True) -> tuple[str, str]:
         done = self._runs.get(run)
         if done is None:
             # Greedy segmentation: the run's words are its first word, then the rest's.
             word = next(iter(mmseg.seg.cut(run)))
-            items = self._word(word)
-            if len(items) != len(word):
+            keys = self._word(word)
+            if keys is None:
                 done = (pinyin_full(run), pinyin_initials(run))
+            elif len(word) < len(run):
+                rest = self._han_run(run[len(word):], whole=False)
+                done = (keys[0] + rest[0], keys[1] + rest[1])
             else:
-                rest = self._han_run(run[len(word):]) if len(word) < len(run) else ("", "")
-                done = ("".join(i.lower() for i in items) + rest[0],
-                        "".join(i.lower()[:1] for i in items) + rest[1])
-            if len(self._runs) > _MEMO_LIMIT:
-                self._runs.clear()
-            self._runs[run] = done
+                done = keys
+            # A whole name rarely comes back; the rest of one (科技有限公司) does.
+            if not whole:
+                if len(self._runs) > _MEMO_LIMIT:
+                    self._runs.clear()
+                self._runs[run] = done
         return done
 
-    def _word(self, word: str) -> list[str]:
-        items = self._words.get(word)
-        if items is None:
+    def _word(self, word: str) -> tuple[str, str] | None:
+        """The pinyin and initials of a word, ``None`` when not one syllable a character."""
+        if word not in self._words:
             items = lazy_pinyin(word, style=Style.NORMAL, errors="default")
-            self._words[word] = items
-        return items
+            self._words[word] = (
+                ("".join(i.lower() for i in items), "".join(i.lower()[:1] for i in items))
+                if len(items) == len(word) else None)
+        return self._words[word]
