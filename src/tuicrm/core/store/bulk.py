@@ -606,9 +606,11 @@ def undo_batch(store: Store, batch_id: int, *, user: str = "") -> UndoSummary:
             raise BatchError(f"import batch {batch_id} was already undone on {batch[0]}")
         affected: set[int] = set()
         for table in ("todos", "followups", "contacts", "tags"):
+            # Customers the batch did not create but added records to.
             affected.update(cid for (cid,) in conn.execute(
-                f"SELECT DISTINCT customer_id FROM {table} WHERE import_batch = ?",
-                [batch_id]))
+                f"SELECT DISTINCT r.customer_id FROM {table} r JOIN customers c "
+                "ON c.id = r.customer_id WHERE r.import_batch = ? "
+                "AND c.import_batch IS NOT ?", [batch_id, batch_id]))
             summary.removed_records += conn.execute(
                 f"DELETE FROM {table} WHERE import_batch = ?", [batch_id]).rowcount
         summary.removed_records += conn.execute(
@@ -647,9 +649,8 @@ def undo_batch(store: Store, batch_id: int, *, user: str = "") -> UndoSummary:
             if table == "customers":
                 affected.add(row_id)
                 store._audit(row_id, user, "undo import", column, _text(row[0]), _text(value))
-        live = sorted(cid for (cid,) in conn.execute(
-            f"SELECT id FROM customers WHERE id IN ({', '.join('?' * len(affected))})",
-            sorted(affected))) if affected else []
+        live = [cid for cid in sorted(affected) if conn.execute(
+            "SELECT 1 FROM customers WHERE id = ?", [cid]).fetchone()]
         for customer_id in live:
             conn.execute(
                 "UPDATE customers SET last_contact_date = (SELECT max(date) FROM followups "
