@@ -423,3 +423,19 @@ def test_the_other_templates_import(store: Store, tmp_path: Path, table: str,
     summary = import_file(store, path)
     assert summary.table == table and summary.written, summary.rejected
     assert check(store.profile(store.customer_by_name(row[0]).id or 0))
+
+
+def test_a_file_that_changes_encoding_midway_is_refused_whole(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuicrm.core.io import readers
+
+    monkeypatch.setattr(readers, "SNIFF_BYTES", 300)  # as if the file were huge
+    path = tmp_path / "mixed.csv"
+    good = ",".join(TEMPLATE_HEADERS) + "\n" + "".join(
+        ",".join([f"客户{i}", *TEMPLATE_ROWS[0][1:]]) + "\n" for i in range(300))
+    bad = ",".join(TEMPLATE_ROWS[1]) + "\n"
+    path.write_bytes(good.encode("utf-8") + bad.encode("gbk"))
+    result = invoke(Path(store.path), "import", str(path))  # type: ignore[arg-type]
+    assert result.exit_code == 1
+    assert "nothing imported" in result.output and "mixes encodings" in result.output
+    assert store.customer_count() == 0

@@ -82,8 +82,11 @@ def import_command(ctx: Context, file: str | None, table: str | None, dry_run: b
              f"{', '.join(plan.sheet.headers)} (use --map 'Header=客户名称')")
     with (ctx.open_store(create=True) as store,
           _progress(plan.sheet.estimated_rows, "importing") as bar):
-        summary = import_file(store, file, user=ctx.user, dry_run=dry_run,
-                              skip_invalid=skip_invalid, progress=bar.update, plan=plan)
+        try:
+            summary = import_file(store, file, user=ctx.user, dry_run=dry_run,
+                                  skip_invalid=skip_invalid, progress=bar.update, plan=plan)
+        except UnreadableFile as exc:
+            fail(f"nothing imported: {exc}")
     if rejects_path and summary.rejected_rows:
         write_rejects(rejects_path, plan, summary)
     if as_json:

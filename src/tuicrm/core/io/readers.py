@@ -112,17 +112,19 @@ def _dialect(first_line: str) -> type[csv.Dialect]:
 
 
 def _csv_rows(path: Path, encoding: str) -> Iterator[list[Any]]:
-    with path.open(encoding=encoding, newline="") as f:
-        first = f.readline()
-        f.seek(0)
-        reader = csv.reader(f, _dialect(first))
-        try:
+    reader = None
+    try:
+        with path.open(encoding=encoding, newline="") as f:
+            first = f.readline()
+            f.seek(0)
+            reader = csv.reader(f, _dialect(first))
             yield from reader
-        except UnicodeDecodeError as exc:
-            raise UnreadableFile(
-                f"{path}: line {reader.line_num + 1} is not {encoding} text "
-                "(the file mixes encodings)"
-            ) from exc
+    except UnicodeDecodeError as exc:
+        where = f"after line {reader.line_num}" if reader is not None else "at the start"
+        raise UnreadableFile(
+            f"{path}: the text {where} is not {encoding.removesuffix('-sig')} "
+            "(the file mixes encodings; save it again as CSV UTF-8)"
+        ) from exc
 
 
 def _count_lines(path: Path) -> int:
