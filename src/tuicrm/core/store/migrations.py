@@ -297,3 +297,43 @@ def m020_app_indexes(db: Database) -> None:
         "CREATE INDEX customers_owner_board "
         "ON customers(owner, tier, status, total_amount, next_due)"
     )
+
+
+@migrations()
+def m010_import_batches(db: Database) -> None:
+    """Import batches, so an import can be undone whole: the batch that created each row,
+    and the old value of every field an import changed."""
+    db.execute(
+        """
+        CREATE TABLE import_batches (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            table_name TEXT NOT NULL,
+            user TEXT NOT NULL DEFAULT '',
+            started_at TEXT NOT NULL,
+            rows INTEGER NOT NULL DEFAULT 0,
+            created INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0,
+            rejected INTEGER NOT NULL DEFAULT 0,
+            undone_at TEXT,
+            undone_by TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE import_changes (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER NOT NULL REFERENCES import_batches(id),
+            table_name TEXT NOT NULL,
+            row_id INTEGER NOT NULL,
+            field TEXT NOT NULL,
+            old TEXT,
+            new TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX import_changes_batch ON import_changes(batch_id)")
+    for table in ("customers", "contacts", "followups", "todos", "strategy_plans",
+                  "strategy_actions", "tags"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN import_batch INTEGER")

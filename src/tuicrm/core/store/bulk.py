@@ -1,0 +1,783 @@
+"""Bulk import and export: the SQL of tuicrm's spreadsheet import and export.
+
+An import is one ``BEGIN IMMEDIATE`` transaction, so a crash, a kill or Ctrl-C leaves the
+database as it was. Rows go in chunks through ``executemany`` with ids assigned here (the
+write lock is held, so nobody else takes them); the search index is rebuilt once at the
+end. Each import is a batch: the rows it created carry its id, and the old value of every
+field it changed is kept, so :func:`undo_batch` can put everything back.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuicrm.core.io.records import ImportRow, RowError
+from tuicrm.core.models import Customer
+from tuicrm.core.namekeys import NameKeys
+from tuicrm.core.store import Store, _customer_values, utc_now
+from tuicrm.core.text import normalize_name
+
+CHUNK = 5_000
+#: Above this many touched customers the search index is rebuilt whole, set-based.
+FULL_REINDEX_AT = 20_000
+NOTES_KEPT = 200
+_PARAMS = 900
+
+_CUSTOMER_DEFAULTS = _customer_values(Customer(name="-"))
+_INSERT_COLUMNS = (
+    "id", *_CUSTOMER_DEFAULTS, "name_norm", "pinyin", "initials", "created_at",
+    "updated_at", "updated_by", "version", "import_batch", "last_contact_date",
+)
+# The 1- and 2-character grams of the names a batch created, as text.name_grams makes
+# them: one recursive step per character (not a join with every position up to 200),
+# inserted in key order.
+_BATCH_GRAMS_SQL = """
+WITH RECURSIVE g(id, norm, i) AS (
+    SELECT id, name_norm, 1 FROM customers WHERE import_batch = ? AND name_norm != ''
+    UNION ALL SELECT id, norm, i + 1 FROM g WHERE i < length(norm)
+)
+INSERT OR IGNORE INTO name_grams (gram, customer_id)
+SELECT gram, id FROM (
+    SELECT substr(norm, i, 1) AS gram, id FROM g
+    UNION ALL SELECT substr(norm, i, 2), id FROM g WHERE i < length(norm)
+) ORDER BY gram, id
+"""
+_INSERT_CUSTOMER = (
+    f"INSERT INTO customers ({', '.join(_INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
+)
+_INSERT_FOLLOWUP = (
+    "INSERT INTO followups (id, customer_id, date, method, participants, content, feedback, "
+    "owner, next_date, entered_at, import_batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_TODO = (
+    "INSERT INTO todos (customer_id, followup_id, text, due, owner, done, import_batch) "
+    "VALUES (?, ?, ?, ?, ?, 0, ?)"
+)
+_INSERT_TAG = (
+    "INSERT OR IGNORE INTO tags (customer_id, dimension, value, source, reason, import_batch) "
+    "VALUES (?, ?, ?, 'manual', 'imported', ?)"
+)
+_INSERT_PLAN = (
+    "INSERT INTO strategy_plans (id, customer_id, customer_type, goal, owner, deadline, "
+    "expected_effect, import_batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_ACTION = (
+    "INSERT INTO strategy_actions (plan_id, action, owner, deadline, import_batch) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+_INSERT_CONTACT = (
+    "INSERT INTO contacts (customer_id, name, title, cares_about, import_batch) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+#: What undo may write back, per table: the fields an import can change.
+_UNDOABLE = {
+    "customers": set(_CUSTOMER_DEFAULTS),
+    "followups": {"method", "participants", "feedback", "owner", "next_date"},
+    "strategy_plans": {"owner", "deadline", "expected_effect", "customer_type", "goal"},
+}
+
+
+class _Rollback(Exception):
+    """Raised inside the import's transaction to leave the database untouched."""
+
+
+@dataclass
+class ImportSummary:
+    """What an import did (or, dry-run or refused, would have done)."""
+
+    table: str
+    source: str
+    batch_id: int | None = None
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    added: int = 0
+    rejected: list[RowError] = field(default_factory=list)
+    rejected_rows: list[ImportRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    written: bool = False
+    dry_run: bool = False
+
+    @property
+    def rejected_count(self) -> int:
+        """How many rows were refused."""
+        return len({e.row for e in self.rejected})
+
+    def note(self, text: str) -> None:
+        """Keep a line for the summary (the first few hundred)."""
+        if len(self.notes) < NOTES_KEPT:
+            self.notes.append(text)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as plain data, for ``--json``."""
+        return {
+            "table": self.table, "source": self.source, "batch": self.batch_id,
+            "rows": self.rows, "created": self.created, "updated": self.updated,
+            "unchanged": self.unchanged, "added": self.added,
+            "rejected": self.rejected_count, "written": self.written,
+            "dry_run": self.dry_run,
+            "errors": [{"row": e.row, "column": e.column, "reason": e.reason}
+                       for e in self.rejected],
+            "notes": self.notes,
+        }
+
+
+def _jsonable(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+class BulkImport:
+    """Writes checked rows of one working table in one transaction, as one batch."""
+
+    def __init__(
+        self,
+        store: Store,
+        table: str,
+        *,
+        source: str,
+        user: str = "",
+        skip_invalid: bool = False,
+        dry_run: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.conn: sqlite3.Connection = store.conn
+        self.table = table
+        self.user = user
+        self.skip_invalid = skip_invalid
+        self.progress = progress
+        self.summary = ImportSummary(table, source, dry_run=dry_run)
+        self.keys = NameKeys()
+        self.now = utc_now()
+        self.touched: set[int] = set()
+        self.full_reindex = False
+        self.batch_id = 0
+        self._seen: dict[str, int] = {}
+        self.name_header = "客户名称"
+
+    def run(self, rows: Iterable[ImportRow]) -> ImportSummary:
+        """Import ``rows``; nothing is written when any row is invalid (unless
+        ``skip_invalid``) or on a dry run."""
+        summary = self.summary
+        cache = self.conn.execute("PRAGMA cache_size").fetchone()[0]
+        try:
+            with self.store.write():
+                # A large page cache keeps the indexes being filled in memory.
+                self.conn.execute("PRAGMA cache_size = -400000")
+                self._start()
+                chunk: list[ImportRow] = []
+                for row in rows:
+                    chunk.append(row)
+                    if len(chunk) >= CHUNK:
+                        self._chunk(chunk)
+                        chunk = []
+                if chunk:
+                    self._chunk(chunk)
+                if summary.dry_run or (summary.rejected and not self.skip_invalid):
+                    raise _Rollback
+                self._finish()
+            summary.written = True
+        except _Rollback:
+            summary.batch_id = None
+        finally:
+            self.conn.execute(f"PRAGMA cache_size = {int(cache)}")
+        return summary
+
+    # -- the batch ----------------------------------------------------------------------
+
+    def _start(self) -> None:
+        cursor = self.conn.execute(
+            "INSERT INTO import_batches (source, table_name, user, started_at) "
+            "VALUES (?, ?, ?, ?)", [self.summary.source, self.table, self.user, self.now])
+        self.batch_id = int(cursor.lastrowid or 0)
+        self.summary.batch_id = self.batch_id
+
+        def next_id(table: str) -> int:
+            row = self.conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()
+            return int(row[0]) + 1
+
+        self.next_customer = next_id("customers")
+        self.next_followup = next_id("followups")
+        self.next_plan = next_id("strategy_plans")
+
+    def _finish(self) -> None:
+        s = self.summary
+        self.conn.execute(
+            "UPDATE import_batches SET rows = ?, created = ?, updated = ?, rejected = ? "
+            "WHERE id = ?", [s.rows, s.created, s.updated, s.rejected_count, self.batch_id])
+        # Names never change on update: only the created customers need their grams.
+        if s.created:
+            self.conn.execute(_BATCH_GRAMS_SQL, [self.batch_id])
+        if self.full_reindex or len(self.touched) > FULL_REINDEX_AT:
+            self.store.reindex()
+            self.store.resegment()
+        elif self.touched:
+            ids = sorted(self.touched)
+            self.store.reindex(ids)
+            self.store.resegment(ids)
+
+    def _touch(self, customer_id: int) -> None:
+        if not self.full_reindex:
+            self.touched.add(customer_id)
+            if len(self.touched) > FULL_REINDEX_AT:
+                self.full_reindex = True
+                self.touched.clear()
+
+    def _chunk(self, chunk: list[ImportRow]) -> None:
+        valid: list[ImportRow] = []
+        for row in chunk:
+            self.summary.rows += 1
+            if row.valid:
+                valid.append(row)
+            else:
+                self._reject(row, row.errors)
+        if self.table in ("customers", "needs"):
+            self._customers(valid)
+        elif self.table == "strategy":
+            self._plans(valid)
+        else:
+            self._followups(valid)
+        if self.progress:
+            self.progress(len(chunk))
+
+    def _reject(self, row: ImportRow, errors: list[RowError]) -> None:
+        self.summary.rejected.extend(errors)
+        if len(self.summary.rejected_rows) < 1_000_000:
+            self.summary.rejected_rows.append(row)
+
+    def _change(self, table: str, row_id: int, column: str, old: Any, new: Any) -> None:
+        self.conn.execute(
+            "INSERT INTO import_changes (batch_id, table_name, row_id, field, old, new) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [self.batch_id, table, row_id, column, _jsonable(old), _jsonable(new)])
+
+    def _existing(self, norms: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(norms), _PARAMS):
+            part = norms[start : start + _PARAMS]
+            cursor = self.conn.execute(
+                f"SELECT * FROM customers WHERE name_norm IN ({', '.join('?' * len(part))})",
+                part)
+            names = [d[0] for d in cursor.description]
+            for values in cursor:
+                record = dict(zip(names, values, strict=True))
+                found[record["name_norm"]] = record
+        return found
+
+    # -- customers (the customer list and the needs analysis) ---------------------------
+
+    def _customers(self, rows: list[ImportRow]) -> None:
+        merged: dict[str, ImportRow] = {}
+        keys: dict[str, tuple[str, str, str]] = {}
+        for row in rows:
+            norm, pinyin, initials = self.keys(row.name)
+            earlier = merged.get(norm)
+            first_row = self._seen.get(norm)
+            if first_row is not None or earlier is not None:
+                self.summary.note(
+                    f"row {row.row}: {row.name!r} is the customer of row "
+                    f"{first_row or (earlier.row if earlier else '?')}; it updates it")
+            elif len(self._seen) < 2_000_000:
+                self._seen[norm] = row.row
+            if earlier is None:
+                merged[norm] = row
+                keys[norm] = (norm, pinyin, initials)
+            else:
+                _merge(earlier, row)
+        existing = self._existing(list(merged))
+        inserts: list[tuple[Any, ...]] = []
+        children: list[tuple[int, ImportRow, bool]] = []
+        for norm, row in merged.items():
+            current = existing.get(norm)
+            if current is None:
+                customer_id = self.next_customer
+                self.next_customer += 1
+                inserts.append(self._new_customer(customer_id, row, keys[norm]))
+                children.append((customer_id, row, True))
+                self.summary.created += 1
+            else:
+                customer_id = int(current["id"])
+                self._update_customer(current, row)
+                children.append((customer_id, row, False))
+            self._touch(customer_id)
+        self.conn.executemany(_INSERT_CUSTOMER, inserts)
+        if inserts:
+            self.conn.executemany(
+                "INSERT INTO audit (customer_id, user, at, action, field, old, new) "
+                "VALUES (?, ?, ?, 'create', 'name', NULL, ?)",
+                [(values[0], self.user, self.now, values[1]) for values in inserts])
+        self._children(children)
+
+    def _new_customer(self, customer_id: int, row: ImportRow,
+                      keys: tuple[str, str, str]) -> tuple[Any, ...]:
+        values = dict(_CUSTOMER_DEFAULTS)
+        values.update(row.fields)
+        values["name"] = row.name
+        if row.custom:
+            values["custom"] = json.dumps(row.custom, ensure_ascii=False, sort_keys=True)
+        if values.get("kind") not in ("enterprise", "individual"):
+            values["kind"] = "enterprise"
+        last_contact = max((f["date"] for f in row.followups if f.get("date")), default=None)
+        return (customer_id, *values.values(), *keys, self.now, self.now, self.user, 1,
+                self.batch_id, last_contact)
+
+    def _update_customer(self, current: dict[str, Any], row: ImportRow) -> None:
+        customer_id = int(current["id"])
+        changes = {k: v for k, v in row.fields.items() if current.get(k) != v}
+        if row.custom:
+            custom = json.loads(current.get("custom") or "{}")
+            merged = {**custom, **row.custom}
+            if merged != custom:
+                changes["custom"] = json.dumps(merged, ensure_ascii=False, sort_keys=True)
+        has_children = bool(row.tags or row.followups or row.actions or row.contacts)
+        if not changes:
+            if not has_children:
+                self.summary.unchanged += 1
+            return
+        ours = current.get("import_batch") == self.batch_id
+        if not ours:
+            self.summary.updated += 1
+            self.summary.note(f"row {row.row}: {current['name']!r} updated: "
+                              f"{', '.join(sorted(changes))}")
+            for column, new in changes.items():
+                self._change("customers", customer_id, column, current.get(column), new)
+                self.store._audit(customer_id, self.user, "update", column,
+                                  _text(current.get(column)), _text(new))
+        assignments = ", ".join(f"{k} = ?" for k in changes)
+        self.conn.execute(
+            f"UPDATE customers SET {assignments}, version = version + 1, updated_at = ?, "
+            "updated_by = ? WHERE id = ?",
+            [*changes.values(), self.now, self.user, customer_id])
+        current.update(changes)
+
+    def _children(self, children: list[tuple[int, ImportRow, bool]]) -> None:
+        tags: list[tuple[Any, ...]] = []
+        for customer_id, row, _ in children:
+            tags.extend((customer_id, dim, value, self.batch_id) for dim, value in row.tags)
+        if tags:
+            self.conn.executemany(_INSERT_TAG, tags)
+        followups = [(cid, row, new) for cid, row, new in children if row.followups]
+        if followups:
+            self._add_followups(followups)
+        plans: list[tuple[Any, ...]] = []
+        actions: list[tuple[Any, ...]] = []
+        for customer_id, row, new in children:
+            if row.actions and new:
+                # A new customer's strategy: one plan holding the actions, in bulk.
+                plan_id = self.next_plan
+                self.next_plan += 1
+                plans.append((plan_id, customer_id, "", "", "", None, "", self.batch_id))
+                owner = row.fields.get("owner", "")
+                actions.extend((plan_id, action, owner, None, self.batch_id)
+                               for action in dict.fromkeys(row.actions))
+            elif row.actions:
+                self._add_actions(customer_id, row, new)
+            if row.contacts:
+                self._add_contacts(customer_id, row, new)
+        if plans:
+            self.conn.executemany(_INSERT_PLAN, plans)
+            self.conn.executemany(_INSERT_ACTION, actions)
+
+    def _add_followups(self, items: list[tuple[int, ImportRow, bool]]) -> None:
+        followups: list[tuple[Any, ...]] = []
+        todos: list[tuple[Any, ...]] = []
+        refresh: list[int] = []
+        for customer_id, row, new in items:
+            seen: dict[tuple[str, str], tuple[Any, ...]] = {}
+            if not new:
+                seen = {(r[1], r[2]): r for r in self.conn.execute(
+                    "SELECT id, date, content, method, participants, feedback, owner, "
+                    "next_date, import_batch FROM followups WHERE customer_id = ?",
+                    [customer_id])}
+            for record in row.followups:
+                key = (record["date"], record["content"])
+                if key in seen:
+                    if seen[key]:
+                        self._enrich_followup(customer_id, seen[key], record)
+                    continue
+                seen[key] = ()
+                followup_id = self.next_followup
+                self.next_followup += 1
+                owner = record.get("owner", "") or self.user
+                followups.append((
+                    followup_id, customer_id, record["date"], record.get("method") or "其他",
+                    record.get("participants", ""), record["content"],
+                    record.get("feedback", ""), owner, record.get("next_date"),
+                    self.now, self.batch_id))
+                todos.extend((customer_id, followup_id, text, due, todo_owner or owner,
+                              self.batch_id) for text, due, todo_owner in record["todos"])
+                self.summary.added += 1
+                if not new:
+                    refresh.append(customer_id)
+                if record.get("next_date"):
+                    self._set_next_due(customer_id, record["next_date"])
+        self.conn.executemany(_INSERT_FOLLOWUP, followups)
+        self.conn.executemany(_INSERT_TODO, todos)
+        for customer_id in dict.fromkeys(refresh):
+            self.conn.execute(
+                "UPDATE customers SET last_contact_date = (SELECT max(date) FROM followups "
+                "WHERE customer_id = ?) WHERE id = ?", [customer_id, customer_id])
+            self._touch(customer_id)
+
+    def _enrich_followup(self, customer_id: int, current: tuple[Any, ...],
+                         record: dict[str, Any]) -> None:
+        """A follow-up already there (same date and content): fill in what the file adds,
+        such as the method and to-dos the customer list's one-cell record lacks."""
+        followup_id = int(current[0])
+        now = dict(zip(("method", "participants", "feedback", "owner", "next_date"),
+                       current[3:8], strict=True))
+        changes = {k: record[k] for k in now if record.get(k) and record[k] != now[k]}
+        if changes.get("method") == "其他":
+            del changes["method"]
+        for column, new in changes.items():
+            if current[8] != self.batch_id:
+                self._change("followups", followup_id, column, now[column], new)
+            self.conn.execute(f"UPDATE followups SET {column} = ? WHERE id = ?",
+                              [new, followup_id])
+        have = {t for (t,) in self.conn.execute(
+            "SELECT text FROM todos WHERE followup_id = ?", [followup_id])}
+        todos = [(customer_id, followup_id, text, due, owner or record.get("owner", ""),
+                  self.batch_id) for text, due, owner in record["todos"] if text not in have]
+        self.conn.executemany(_INSERT_TODO, todos)
+        if changes or todos:
+            self.summary.updated += 1
+        if record.get("next_date"):
+            self._set_next_due(customer_id, record["next_date"])
+
+    def _set_next_due(self, customer_id: int, next_date: str) -> None:
+        row = self.conn.execute(
+            "SELECT next_due_manual, import_batch FROM customers WHERE id = ?", [customer_id]
+        ).fetchone()
+        if row[0] == next_date:
+            return
+        if row[1] != self.batch_id:
+            self._change("customers", customer_id, "next_due_manual", row[0], next_date)
+        self.conn.execute("UPDATE customers SET next_due_manual = ? WHERE id = ?",
+                          [next_date, customer_id])
+
+    def _add_actions(self, customer_id: int, row: ImportRow, new: bool) -> None:
+        plan = None if new else self.conn.execute(
+            "SELECT id FROM strategy_plans WHERE customer_id = ? ORDER BY id DESC LIMIT 1",
+            [customer_id]).fetchone()
+        if plan is None:
+            plan_id = self._new_plan(customer_id, {})
+            have: set[str] = set()
+        else:
+            plan_id = int(plan[0])
+            have = {a for (a,) in self.conn.execute(
+                "SELECT action FROM strategy_actions WHERE plan_id = ?", [plan_id])}
+        owner = row.fields.get("owner", "")
+        self.conn.executemany(_INSERT_ACTION, [
+            (plan_id, action, owner, None, self.batch_id)
+            for action in dict.fromkeys(row.actions) if action not in have])
+
+    def _new_plan(self, customer_id: int, plan: dict[str, Any]) -> int:
+        plan_id = self.next_plan
+        self.next_plan += 1
+        self.conn.execute(_INSERT_PLAN, [
+            plan_id, customer_id, plan.get("customer_type", ""), plan.get("goal", ""),
+            plan.get("owner", ""), plan.get("deadline"), plan.get("expected_effect", ""),
+            self.batch_id])
+        return plan_id
+
+    def _add_contacts(self, customer_id: int, row: ImportRow, new: bool) -> None:
+        have: set[str] = set() if new else {n for (n,) in self.conn.execute(
+            "SELECT name FROM contacts WHERE customer_id = ?", [customer_id])}
+        fresh = [c for c in row.contacts if c["name"] and c["name"] not in have]
+        self.conn.executemany(_INSERT_CONTACT, [
+            (customer_id, c["name"], c["title"], c["cares_about"], self.batch_id)
+            for c in {c["name"]: c for c in fresh}.values()])
+        if fresh and not new:
+            self._touch(customer_id)
+
+    # -- strategy plans and follow-ups of customers already there -----------------------
+
+    def _known(self, rows: list[ImportRow]) -> list[tuple[int, ImportRow]]:
+        norms = {normalize_name(row.name) for row in rows}
+        existing = self._existing(list(norms))
+        known: list[tuple[int, ImportRow]] = []
+        for row in rows:
+            current = existing.get(normalize_name(row.name))
+            if current is None:
+                self._reject(row, [RowError(
+                    row.row, self.name_header,
+                    f"no customer named {row.name!r}; import the customer list first")])
+            else:
+                known.append((int(current["id"]), row))
+        return known
+
+    def _followups(self, rows: list[ImportRow]) -> None:
+        known = self._known(rows)
+        added = self.summary.added
+        self._add_followups([(cid, row, False) for cid, row in known])
+        self.summary.unchanged += len(known) - (self.summary.added - added)
+
+    def _plans(self, rows: list[ImportRow]) -> None:
+        for customer_id, row in self._known(rows):
+            plan = row.plan or {}
+            match = self.conn.execute(
+                "SELECT id, owner, deadline, expected_effect, import_batch FROM strategy_plans "
+                "WHERE customer_id = ? AND customer_type = ? AND goal = ? ORDER BY id DESC",
+                [customer_id, plan.get("customer_type", ""), plan.get("goal", "")]).fetchone()
+            if match is None:
+                # The plan the customer list's 跟进策略 made has no type or goal yet.
+                match = self.conn.execute(
+                    "SELECT id, owner, deadline, expected_effect, import_batch, customer_type, "
+                    "goal FROM strategy_plans WHERE customer_id = ? AND customer_type = '' "
+                    "AND goal = '' ORDER BY id DESC", [customer_id]).fetchone()
+            changes: dict[str, Any] = {}
+            if match is None:
+                plan_id = self._new_plan(customer_id, plan)
+                have: set[str] = set()
+                self.summary.added += 1
+            else:
+                plan_id = int(match[0])
+                current = dict(zip(("owner", "deadline", "expected_effect"), match[1:4],
+                                   strict=True))
+                if len(match) > 5:
+                    current.update(customer_type=match[5], goal=match[6])
+                changes = {k: plan[k] for k in current if k in plan and plan[k] != current[k]}
+                for column, new in changes.items():
+                    if match[4] != self.batch_id:
+                        self._change("strategy_plans", plan_id, column, current[column], new)
+                    self.conn.execute(f"UPDATE strategy_plans SET {column} = ? WHERE id = ?",
+                                      [new, plan_id])
+                if changes:
+                    self.summary.updated += 1
+                have = {a for (a,) in self.conn.execute(
+                    "SELECT action FROM strategy_actions WHERE plan_id = ?", [plan_id])}
+            actions = [a for a in dict.fromkeys(plan.get("actions", [])) if a not in have]
+            self.conn.executemany(_INSERT_ACTION, [
+                (plan_id, action, plan.get("owner", ""), plan.get("deadline"), self.batch_id)
+                for action in actions])
+            if match is not None and not actions and not changes:
+                self.summary.unchanged += 1
+
+
+def _merge(earlier: ImportRow, later: ImportRow) -> None:
+    """A later row of the same customer: its values win, its records add up."""
+    earlier.fields.update(later.fields)
+    earlier.custom.update(later.custom)
+    earlier.tags += later.tags
+    earlier.followups += later.followups
+    earlier.actions += later.actions
+    earlier.contacts += later.contacts
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+# -- undo ---------------------------------------------------------------------------------
+
+
+@dataclass
+class UndoSummary:
+    """What undoing a batch did."""
+
+    batch_id: int
+    removed: int = 0
+    restored: int = 0
+    removed_records: int = 0
+    kept: list[str] = field(default_factory=list)
+
+
+class BatchError(Exception):
+    """A batch that cannot be undone; the message says why."""
+
+
+def undo_batch(store: Store, batch_id: int, *, user: str = "") -> UndoSummary:
+    """Revert an import: remove the customers and records it created, put back the
+    fields it changed unless someone changed them since (those are listed in ``kept``)."""
+    summary = UndoSummary(batch_id)
+    conn = store.conn
+    with store.write():
+        batch = conn.execute("SELECT undone_at FROM import_batches WHERE id = ?",
+                             [batch_id]).fetchone()
+        if batch is None:
+            raise BatchError(f"no import batch {batch_id}")
+        if batch[0]:
+            raise BatchError(f"import batch {batch_id} was already undone on {batch[0]}")
+        affected: set[int] = set()
+        for table in ("todos", "followups", "contacts", "tags"):
+            # Customers the batch did not create but added records to.
+            affected.update(cid for (cid,) in conn.execute(
+                f"SELECT DISTINCT r.customer_id FROM {table} r JOIN customers c "
+                "ON c.id = r.customer_id WHERE r.import_batch = ? "
+                "AND c.import_batch IS NOT ?", [batch_id, batch_id]))
+            summary.removed_records += conn.execute(
+                f"DELETE FROM {table} WHERE import_batch = ?", [batch_id]).rowcount
+        summary.removed_records += conn.execute(
+            "DELETE FROM strategy_actions WHERE import_batch = ?", [batch_id]).rowcount
+        summary.removed_records += conn.execute(
+            "DELETE FROM strategy_plans WHERE import_batch = ?", [batch_id]).rowcount
+        conn.execute("DELETE FROM name_grams WHERE customer_id IN "
+                     "(SELECT id FROM customers WHERE import_batch = ?)", [batch_id])
+        conn.execute("DELETE FROM customer_search WHERE rowid IN "
+                     "(SELECT id FROM customers WHERE import_batch = ?)", [batch_id])
+        conn.execute(
+            "INSERT INTO audit (customer_id, user, at, action, field, old, new) "
+            "SELECT id, ?, ?, 'delete', 'name', name, NULL FROM customers "
+            "WHERE import_batch = ?", [user, utc_now(), batch_id])
+        summary.removed = conn.execute("DELETE FROM customers WHERE import_batch = ?",
+                                       [batch_id]).rowcount
+        changes = conn.execute(
+            "SELECT table_name, row_id, field, old, new FROM import_changes "
+            "WHERE batch_id = ? ORDER BY id DESC", [batch_id]).fetchall()
+        for table, row_id, column, old, new in changes:
+            if column not in _UNDOABLE.get(table, set()):
+                continue
+            row = conn.execute(f"SELECT {column} FROM {table} WHERE id = ?",
+                               [row_id]).fetchone()
+            if row is None:
+                continue
+            label = _label(conn, table, row_id)
+            if _jsonable(row[0]) != new:
+                summary.kept.append(
+                    f"{label}: {column} was changed since the import "
+                    f"(now {row[0]!r}); kept")
+                continue
+            value = None if old is None else json.loads(old)
+            conn.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", [value, row_id])
+            summary.restored += 1
+            if table == "customers":
+                affected.add(row_id)
+                store._audit(row_id, user, "undo import", column, _text(row[0]), _text(value))
+        live = [cid for cid in sorted(affected) if conn.execute(
+            "SELECT 1 FROM customers WHERE id = ?", [cid]).fetchone()]
+        for customer_id in live:
+            conn.execute(
+                "UPDATE customers SET last_contact_date = (SELECT max(date) FROM followups "
+                "WHERE customer_id = ?), version = version + 1, updated_at = ?, "
+                "updated_by = ? WHERE id = ?", [customer_id, utc_now(), user, customer_id])
+        conn.execute("UPDATE import_batches SET undone_at = ?, undone_by = ? WHERE id = ?",
+                     [utc_now(), user, batch_id])
+        if live:
+            store.reindex(live)
+            store.resegment(live)
+    return summary
+
+
+def _label(conn: sqlite3.Connection, table: str, row_id: int) -> str:
+    if table == "customers":
+        row = conn.execute("SELECT name FROM customers WHERE id = ?", [row_id]).fetchone()
+        return repr(row[0]) if row else f"customer {row_id}"
+    return f"{table} {row_id}"
+
+
+def import_batches(store: Store, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest import batches, newest first."""
+    cursor = store.conn.execute(
+        "SELECT id, source, table_name, user, started_at, rows, created, updated, rejected, "
+        "undone_at FROM import_batches ORDER BY id DESC LIMIT ?", [limit])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r, strict=True)) for r in cursor]
+
+
+# -- export -------------------------------------------------------------------------------
+
+EXPORT_CHUNK = 2_000
+FILTERABLE = frozenset((*_CUSTOMER_DEFAULTS, "tier", "lifecycle", "strategy", "next_due",
+                        "last_contact_date"))
+
+
+def _where(filters: dict[str, str]) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in filters.items():
+        if column not in FILTERABLE:
+            raise ValueError(f"--filter: {column!r} is not a customer field")
+        clauses.append(f"customers.{column} = ?")
+        params.append(value)
+    return (" AND ".join(clauses) or "1"), params
+
+
+def export_customers(store: Store, filters: dict[str, str] | None = None,
+                     *, with_children: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+    """Customers (matching ``filters``, column = value) in id order, each a dict of its
+    stored columns plus, as asked: ``tags``, ``followups`` (newest first), ``plans``
+    (each with ``actions``) and ``contacts``."""
+    conn = store.conn
+    where, params = _where(filters or {})
+    last = 0
+    while True:
+        cursor = conn.execute(
+            f"SELECT * FROM customers WHERE id > ? AND {where} ORDER BY id LIMIT ?",
+            [last, *params, EXPORT_CHUNK])
+        names = [d[0] for d in cursor.description]
+        page = [dict(zip(names, r, strict=True)) for r in cursor]
+        if not page:
+            return
+        last = page[-1]["id"]
+        ids = [c["id"] for c in page]
+        by_id = {c["id"]: c for c in page}
+        for c in page:
+            c["custom"] = json.loads(c.get("custom") or "{}")
+            for child in with_children:
+                c[child] = []
+        marks = ", ".join("?" * len(ids))
+        if "tags" in with_children:
+            for cid, dim, value, source in conn.execute(
+                    f"SELECT customer_id, dimension, value, source FROM tags "
+                    f"WHERE customer_id IN ({marks}) ORDER BY customer_id, dimension, value",
+                    ids):
+                by_id[cid]["tags"].append((dim, value, source))
+        if "followups" in with_children:
+            todo_rows: dict[int, list[dict[str, Any]]] = {}
+            for fid, text, due, owner in conn.execute(
+                    f"SELECT followup_id, text, due, owner FROM todos WHERE customer_id IN "
+                    f"({marks}) AND followup_id IS NOT NULL ORDER BY id", ids):
+                todo_rows.setdefault(fid, []).append({"text": text, "due": due,
+                                                      "owner": owner})
+            cursor = conn.execute(
+                f"SELECT * FROM followups WHERE customer_id IN ({marks}) "
+                "ORDER BY customer_id, date DESC, id DESC", ids)
+            fnames = [d[0] for d in cursor.description]
+            for values in cursor:
+                record = dict(zip(fnames, values, strict=True))
+                record["todos"] = todo_rows.get(record["id"], [])
+                by_id[record["customer_id"]]["followups"].append(record)
+        if "plans" in with_children:
+            plans: dict[int, dict[str, Any]] = {}
+            cursor = conn.execute(
+                f"SELECT * FROM strategy_plans WHERE customer_id IN ({marks}) ORDER BY id", ids)
+            pnames = [d[0] for d in cursor.description]
+            for values in cursor:
+                plan = dict(zip(pnames, values, strict=True))
+                plan["actions"] = []
+                plans[plan["id"]] = plan
+                by_id[plan["customer_id"]]["plans"].append(plan)
+            if plans:
+                for plan_id, action in conn.execute(
+                        f"SELECT plan_id, action FROM strategy_actions WHERE plan_id IN "
+                        f"({', '.join('?' * len(plans))}) ORDER BY id", list(plans)):
+                    plans[plan_id]["actions"].append(action)
+        if "contacts" in with_children:
+            for cid, name, title, cares in conn.execute(
+                    f"SELECT customer_id, name, title, cares_about FROM contacts "
+                    f"WHERE customer_id IN ({marks}) ORDER BY id", ids):
+                by_id[cid]["contacts"].append(
+                    {"name": name, "title": title, "cares_about": cares})
+        yield from page
+
+
+def count_customers(store: Store, filters: dict[str, str] | None = None) -> int:
+    """How many customers match ``filters``."""
+    where, params = _where(filters or {})
+    return int(store.conn.execute(f"SELECT count(*) FROM customers WHERE {where}",
+                                  params).fetchone()[0])
+
+
+def custom_keys(store: Store, filters: dict[str, str] | None = None) -> list[str]:
+    """The custom field names the matching customers use, sorted."""
+    where, params = _where(filters or {})
+    return [k for (k,) in store.conn.execute(
+        f"SELECT DISTINCT j.key FROM customers, json_each(customers.custom) j "
+        f"WHERE customers.custom != '{{}}' AND {where} "
+        "ORDER BY j.key", params)]
