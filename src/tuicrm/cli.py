@@ -385,9 +385,11 @@ def main() -> None:
     cli(prog_name="tuicrm")
 
 
-from tuicrm import cli_segment  # noqa: E402, F401  (registers segment, due, rules)
-from tuicrm import cli_team  # noqa: E402, F401  (registers the team commands)
-from tuicrm import cli_io  # noqa: E402,F401  (registers import and export)
+from tuicrm import (
+    cli_io,  # noqa: F401  (registers import and export)
+    cli_segment,  # noqa: F401  (registers segment, due, rules)
+    cli_team,  # noqa: F401  (registers the team commands)
+)
 
 if __name__ == "__main__":
     main()

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from tuicrm.core.store import Store, utc_now
 from tuicrm.core.text import normalize_name, pinyin_full, pinyin_initials
 
-REGIONS_2 = (  # noqa: SIM905  (a list of 34 names reads better as one string)
+REGIONS_2 = (
     "北京 上海 广州 深圳 杭州 南京 苏州 成都 重庆 武汉 西安 长沙 郑州 济南 青岛 大连 沈阳 "
     "天津 厦门 福州 合肥 南昌 昆明 贵阳 南宁 海口 兰州 银川 西宁 太原 佛山 宁波 无锡 东莞"
 ).split()
-CORES = (  # noqa: SIM905
+CORES = (
     "恒达 鑫源 宏泰 金桥 华信 瑞丰 永盛 博远 天成 汇通 明辉 正泰 新程 嘉禾 东方 立信 远航 "
     "中联 协力 盛世 安泰 腾飞 卓越 长青 富源 海纳 星辰 德润 启明 云帆 致远 华宇 广益 润泽 "
     "凯旋 万象 和信 佳利 福瑞 国泰 顺达 锦程 利群 宝丰 时代 同创 信达 美华 元亨 昌盛 晨光 "
@@ -31,7 +31,7 @@ CORES = (  # noqa: SIM905
     "北斗 中天 上品 下沙 左岸 右岸 前程 后浪 高远 深蓝 清源 明德 厚德 载物 求实 创新 务实 "
     "开元 泰康 长城 黄河 长江 珠江 泰山 华山 衡山 嵩山 峨眉 昆仑 天山 祁连 太行 燕山 秦岭"
 ).split()
-TRADES = (  # noqa: SIM905
+TRADES = (
     "科技 贸易 建材 教育 医疗 食品 物流 电子 机械 服装 化工 传媒 咨询 能源 环保 设备 网络 "
     "软件 家居 文化 农业 地产 汽车 餐饮"
 ).split()
