@@ -385,7 +385,7 @@ def main() -> None:
     cli(prog_name="tuicrm")
 
 
-from tuicrm import (
+from tuicrm import (  # noqa: E402
     cli_io,  # noqa: F401  (registers import and export)
     cli_segment,  # noqa: F401  (registers segment, due, rules)
     cli_team,  # noqa: F401  (registers the team commands)

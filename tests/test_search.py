@@ -1,0 +1,100 @@
+"""Search: Chinese substrings of any length, pinyin, ranking, and the text helpers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tuicrm.core.models import Contact, Customer, FollowUp
+from tuicrm.core.search import plan_search
+from tuicrm.core.store import Store
+from tuicrm.core.text import name_grams, normalize_name, pinyin_full, pinyin_initials
+
+
+@pytest.mark.parametrize(
+    ("name", "norm", "full", "initials"),
+    [
+        ("A科技有限公司", "a科技有限公司", "akejiyouxiangongsi", "akjyxgs"),
+        ("Ａ科技 有限公司", "a科技有限公司", "akejiyouxiangongsi", "akjyxgs"),
+        ("ABC 贸易", "abc贸易", "abcmaoyi", "abcmy"),
+        ("YY贸易集团", "yy贸易集团", "yymaoyijituan", "yymyjt"),
+        ("Acme Corp", "acmecorp", "acmecorp", "acmecorp"),
+    ],
+)
+def test_name_keys(name: str, norm: str, full: str, initials: str) -> None:
+    assert normalize_name(name) == norm
+    assert pinyin_full(name) == full
+    assert pinyin_initials(name) == initials
+
+
+def test_grams_cover_every_one_and_two_character_substring() -> None:
+    assert name_grams("d集团") == {"d", "集", "团", "d集", "集团"}
+
+
+@pytest.mark.parametrize(
+    ("query", "kind"),
+    [("科", "gram"), ("科技", "gram"), ("ak", "gram"), ("akj", "fts"), ("科技有", "fts"),
+     ("  ", None)],
+)
+def test_short_queries_use_grams(query: str, kind: str | None) -> None:
+    plan = plan_search(query)
+    assert (plan.kind if plan else None) == kind
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("科技", {"A科技有限公司", "科技有限公司"}),
+        ("科", {"A科技有限公司", "科技有限公司"}),
+        ("akj", {"A科技有限公司"}),
+        ("keji", {"A科技有限公司", "科技有限公司"}),
+        ("商贸", {"B商贸公司"}),
+        ("b商贸公司", {"B商贸公司"}),
+        ("Ｂ商贸", {"B商贸公司"}),
+        ("工作室", {"C个体工作室"}),
+        ("赵主任", {"D集团"}),
+        ("信息中心主任", {"D集团"}),
+        ("教育", set()),  # two characters match names only
+        ("阶梯价格", set()),
+        ("价格降低", {"E建材公司"}),
+        ("nobody", set()),
+    ],
+)
+def test_demo_search(demo_store: Store, query: str, expected: set[str]) -> None:
+    assert {row.name for row in demo_store.search(query)} == expected
+    assert demo_store.search_count(query) == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [("科技有限公司", "科技有限公司"), ("科技", "科技有限公司"), ("a科技", "A科技有限公司")],
+)
+def test_exact_then_prefix_matches_rank_first(demo_store: Store, query: str, first: str) -> None:
+    assert demo_store.search(query)[0].name == first
+
+
+def test_prefix_outranks_earlier_substring_matches(store: Store) -> None:
+    for name in ("东方贸易", "华东贸易", "贸易东方"):
+        store.add_customer(Customer.parse({"name": name}))
+    assert [r.name for r in store.search("贸易")][0] == "贸易东方"
+
+
+def test_search_follows_renames_contacts_and_followups(store: Store) -> None:
+    customer_id = store.add_customer(Customer.parse({"name": "旧名商行"}))
+    store.update_customer(customer_id, {"name": "新名科技"})
+    assert store.search("旧名") == []
+    assert [r.name for r in store.search("新名")] == ["新名科技"]
+    store.add_contact(customer_id, Contact.parse({"name": "欧阳娜娜"}))
+    assert [r.id for r in store.search("欧阳娜娜")] == [customer_id]
+    store.add_followup(customer_id, FollowUp.parse(
+        {"date": "2024-05-01", "method": "电话", "content": "讨论仓储系统升级"}))
+    assert [r.id for r in store.search("仓储系统")] == [customer_id]
+
+
+def test_limit_is_respected(demo_store: Store) -> None:
+    assert len(demo_store.search("公司", limit=1)) == 1
+
+
+def test_hostile_queries_are_just_text(demo_store: Store) -> None:
+    for query in ('"', 'a"b OR c', "NEAR(x y)", "*", "科技*", "'; DROP TABLE customers; --"):
+        demo_store.search(query)
+    assert demo_store.customer_count() == 7
