@@ -75,7 +75,7 @@ def test_exact_then_prefix_matches_rank_first(demo_store: Store, query: str, fir
 def test_prefix_outranks_earlier_substring_matches(store: Store) -> None:
     for name in ("东方贸易", "华东贸易", "贸易东方"):
         store.add_customer(Customer.parse({"name": name}))
-    assert [r.name for r in store.search("贸易")][0] == "贸易东方"
+    assert store.search("贸易")[0].name == "贸易东方"
 
 
 def test_search_follows_renames_contacts_and_followups(store: Store) -> None:
