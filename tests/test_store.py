@@ -54,7 +54,9 @@ def test_nested_writes_roll_back_to_their_savepoint(store: Store) -> None:
     assert store.customer_count() == 1
 
 
-@pytest.mark.parametrize("twin", ["A科技有限公司", "Ａ科技有限公司", "a科技 有限公司", " A科技有限公司 "])
+@pytest.mark.parametrize(
+    "twin", ["A科技有限公司", "Ａ科技有限公司", "a科技 有限公司", " A科技有限公司 "]
+)
 def test_names_are_unique_after_normalisation(store: Store, twin: str) -> None:
     store.add_customer(Customer.parse({"name": "A科技有限公司"}))
     with pytest.raises(DuplicateName, match="A科技有限公司"):
