@@ -257,9 +257,11 @@ def _format_profile(profile: CustomerProfile) -> str:
     c = profile.customer
     lines = [c.name, "=" * min(40, len(c.name) * 2)]
 
+    from tuicrm.core.textcells import pad
+
     def fact(label: str, value: object) -> None:
         if value not in (None, "", 0):
-            lines.append(f"{label:<16}{value}")
+            lines.append(f"{pad(label, 16)}{value}")
 
     fact("tier", c.tier + (f" (override: {c.tier_override_reason})" if c.tier_override else ""))
     fact("lifecycle", c.lifecycle)
@@ -361,13 +363,25 @@ def _parse_todo(text: str, owner: str) -> dict[str, Any]:
 @pass_context
 @handles_errors
 def demo(ctx: Context) -> None:
-    """Open the app on a fresh copy of the demo data."""
+    """Open the app on a fresh copy of the demo data.
+
+    The demo is evaluated as of 2024-03-01, the date of the team's templates, so the
+    example customers carry the tiers their authors gave them (``--today`` overrides).
+    """
+    import shutil
     import tempfile
 
-    from tuicrm.core.seed import load_demo
+    from tuicrm.core.seed import DEMO_TODAY, load_demo
 
     folder = Path(tempfile.mkdtemp(prefix="tuicrm-demo-"))
     ctx.db_path = folder / "demo.db"
+    ctx.today_text = ctx.today_text or DEMO_TODAY.isoformat()
+    try:
+        with ctx.open_store(create=True) as store:
+            load_demo(store, user=ctx.user, end=ctx.today)
+        _run_app(ctx)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     with ctx.open_store(create=True) as store:
         load_demo(store, user=ctx.user, end=ctx.today)
     _run_app(ctx)

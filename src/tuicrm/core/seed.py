@@ -12,6 +12,8 @@ from tuicrm.core.store import Store
 from tuicrm.paths import seed_dir
 
 GENERATED_DEMO_CUSTOMERS = 200
+# The templates' follow-ups are from February 2024; the demo is seen as of then.
+DEMO_TODAY = dt.date(2024, 3, 1)
 
 
 def demo_records() -> list[dict[str, Any]]:
