@@ -11,9 +11,10 @@ import datetime as dt
 import math
 import random
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from tuicrm.core.store import Store, utc_now
-from tuicrm.core.text import normalize_name, pinyin_full, pinyin_initials
+from tuicrm.core.text import name_grams, normalize_name, pinyin_full, pinyin_initials
 
 REGIONS_2 = (
     "北京 上海 广州 深圳 杭州 南京 苏州 成都 重庆 武汉 西安 长沙 郑州 济南 青岛 大连 沈阳 "
@@ -132,8 +133,8 @@ def generate(
     """Add ``count`` generated customers with contacts, follow-ups and to-dos.
 
     Everything is written in one transaction, in id order, with the indexes that the
-    rows would hit at random places built once after the load; the search index and
-    grams are rebuilt once at the end. Returns how many customers were added.
+    rows would hit at random places built once after the load; each batch's grams and
+    search documents are added with it. Returns how many customers were added.
     """
     if start_index + count > _name_space():
         raise ValueError(f"--customers: at most {_name_space()} generated customers")
@@ -143,23 +144,41 @@ def generate(
     now = utc_now()
     conn = store.conn
     first_id = int(conn.execute("SELECT coalesce(max(id), 0) FROM customers").fetchone()[0]) + 1
+    batch = 20_000
     with store.write():
-        with store.bulk_load(rebuild_indexes=count >= first_id):
-            batch = 20_000
+        # A writer thread inserts and indexes one batch while this one draws the next:
+        # SQLite releases the GIL while it works, so the two overlap.
+        with store.bulk_load(rebuild_indexes=count >= first_id), \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="gen-writer") as writer:
+            pending: Future[int] | None = None
             for offset in range(0, count, batch):
                 n = min(batch, count - offset)
-                customers, contacts, followups, todos = _batch(
-                    rng, start_index + offset, first_id + offset, n, end, reps, now)
-                conn.executemany(_CUSTOMER_SQL, customers)
-                conn.executemany(_CONTACT_SQL, contacts)
-                conn.executemany(_FOLLOWUP_SQL, followups)
-                conn.executemany(_TODO_SQL, todos)
+                rows = _batch(rng, start_index + offset, first_id + offset, n, end, reps, now)
+                grams = sorted((gram, row[0]) for row in rows[0] for gram in name_grams(row[2]))
+                if pending is not None and progress:
+                    progress(pending.result())
+                elif pending is not None:
+                    pending.result()
+                pending = writer.submit(_write, store, rows, grams, first_id + offset, n)
+            if pending is not None:
+                written = pending.result()
                 if progress:
-                    progress(n)
-        store.rebuild_grams()
-        store.reindex()
+                    progress(written)
         store.resegment()
     return count
+
+
+def _write(store: Store, rows: tuple[list[tuple[object, ...]], ...],
+           grams: list[tuple[str, int]], id0: int, n: int) -> int:
+    customers, contacts, followups, todos = rows
+    conn = store.conn
+    conn.executemany(_CUSTOMER_SQL, customers)
+    conn.executemany(_CONTACT_SQL, contacts)
+    conn.executemany(_FOLLOWUP_SQL, followups)
+    conn.executemany(_TODO_SQL, todos)
+    store.add_name_grams(grams)
+    store.index_new_customers(id0, id0 + n - 1, grams=False)
+    return n
 
 
 _CUSTOMER_SQL = (

@@ -625,6 +625,13 @@ class Store:
             [(gram, customer_id) for gram in name_grams(norm)],
         )
 
+    def add_name_grams(self, pairs: Iterable[tuple[str, int]]) -> None:
+        """Add ``(gram, customer_id)`` pairs as :func:`~tuicrm.core.text.name_grams`
+        gives them, for a bulk load that computes them while it waits for the database;
+        sorted pairs of new customers append to each gram's run."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO name_grams (gram, customer_id) VALUES (?, ?)", pairs)
+
     def _drop_grams(self, customer_id: int, norm: str) -> None:
         self.conn.executemany(
             "DELETE FROM name_grams WHERE gram = ? AND customer_id = ?",
@@ -657,25 +664,29 @@ class Store:
         """Rebuild the short-query grams of every name, set-based, in one transaction."""
         with self.write() as conn:
             conn.execute("DELETE FROM name_grams")
-            # Positions only up to the longest name: each customer is joined with every
-            # position, so a fixed 200 cost 15 times the work for names of a dozen
-            # characters. Sorted by the key, the rows append to the table's b-tree.
             longest = conn.execute(
                 "SELECT coalesce(max(length(name_norm)), 0) FROM customers").fetchone()[0]
-            conn.execute(
-                """
-                WITH RECURSIVE pos(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM pos WHERE i < ?)
-                INSERT OR IGNORE INTO name_grams (gram, customer_id)
-                SELECT gram, id FROM (
-                    SELECT substr(c.name_norm, pos.i, 2) AS gram, c.id AS id
-                    FROM customers c JOIN pos ON pos.i < length(c.name_norm)
-                    UNION ALL
-                    SELECT substr(c.name_norm, pos.i, 1), c.id
-                    FROM customers c JOIN pos ON pos.i <= length(c.name_norm)
-                ) ORDER BY gram, id
-                """,
-                [longest],
-            )
+            conn.execute(_GRAMS_SQL.format(where=""), [longest])
+
+    def index_new_customers(self, first_id: int, last_id: int, *, grams: bool = True) -> None:
+        """Grams (unless ``grams`` is false) and search documents of the customers with
+        ids ``first_id..last_id``, which have none yet.
+
+        A bulk load in id order calls this after each batch: the batch's grams and
+        documents go to the end of each gram's run and of the full-text index, instead
+        of a rebuild of both at the end.
+        """
+        with self.write() as conn:
+            if not grams:
+                conn.execute(f"{_SEARCH_DOC_SQL} WHERE c.id BETWEEN ? AND ?",
+                             [first_id, last_id])
+                return
+            longest = conn.execute(
+                "SELECT coalesce(max(length(name_norm)), 0) FROM customers "
+                "WHERE id BETWEEN ? AND ?", [first_id, last_id]).fetchone()[0]
+            conn.execute(_GRAMS_SQL.format(where="WHERE c.id BETWEEN ? AND ?"),
+                         [longest, first_id, last_id, first_id, last_id])
+            conn.execute(f"{_SEARCH_DOC_SQL} WHERE c.id BETWEEN ? AND ?", [first_id, last_id])
 
     def search(self, query: str, *, limit: int = 20) -> list[CustomerRow]:
         """Customers matching ``query``, ranked: exact name, name prefix, then the rest.
@@ -729,6 +740,22 @@ WHERE i.type = 'index' AND i.sql IS NOT NULL
                     WHERE k.seqno = 0 AND k.name = 'customer_id')
 """
 
+
+# Every character and every pair of adjacent characters of the names (see
+# text.name_grams). Positions only up to the longest name: each name is joined with every
+# position, and a fixed 200 cost 15 times the work for names of a dozen characters.
+# Sorted by the key, the rows append to the table's b-tree.
+_GRAMS_SQL = """
+WITH RECURSIVE pos(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM pos WHERE i < ?)
+INSERT OR IGNORE INTO name_grams (gram, customer_id)
+SELECT gram, id FROM (
+    SELECT substr(c.name_norm, pos.i, 2) AS gram, c.id AS id
+    FROM customers c JOIN pos ON pos.i < length(c.name_norm) {where}
+    UNION ALL
+    SELECT substr(c.name_norm, pos.i, 1), c.id
+    FROM customers c JOIN pos ON pos.i <= length(c.name_norm) {where}
+) ORDER BY gram, id
+"""
 
 # The same documents as _SEARCH_DOC_SQL, for everyone at once, from per-customer parts.
 _SEARCH_PARTS_SQL = (
