@@ -12,13 +12,14 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from tuicrm import paths
+from tuicrm.core.lookup import FoundCustomer
 
 if TYPE_CHECKING:
     from tuicrm.core.models import CustomerProfile, CustomerRow
@@ -212,18 +213,37 @@ def gen(ctx: Context, count: int, seed_value: int) -> None:
 @pass_context
 def find(ctx: Context, query: str, limit: int, as_json: bool) -> None:
     """Find customers by name, pinyin (akj, keji), contact, tag or follow-up text."""
-    with ctx.open_store() as store:
-        rows = store.search(query, limit=limit)
+    from tuicrm.core import lookup
+    from tuicrm.core.dbfile import UnsafeFile, refuse_world_writable
+
+    # A look-up reads through a plain connection: opening the store would import the
+    # models, sqlite-utils and the rules, several times the query's cost.
+    if not ctx.db_path.exists():
+        fail(f"no database at {ctx.db_path}: run 'tuicrm init' or 'tuicrm seed' first")
+    try:
+        refuse_world_writable(ctx.db_path)
+        rows: Sequence[FoundCustomer | CustomerRow] = lookup.find(
+            ctx.db_path, query, limit=limit)
+    except UnsafeFile as exc:
+        fail(str(exc))
+    except lookup.SchemaNotReady:
+        with ctx.open_store() as store:  # applies the migrations
+            rows = store.search(query, limit=limit)
     if as_json:
-        click.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False,
-                              indent=2))
+        click.echo(json.dumps([_row_json(r) for r in rows], ensure_ascii=False, indent=2))
         return
     if not rows:
         fail(f"no customer matches {query!r}")
     click.echo(_format_rows(rows))
 
 
-def _format_rows(rows: list[CustomerRow]) -> str:
+def _row_json(row: FoundCustomer | CustomerRow) -> dict[str, Any]:
+    if isinstance(row, FoundCustomer):
+        return row.as_json()
+    return row.model_dump(mode="json")
+
+
+def _format_rows(rows: Sequence[FoundCustomer | CustomerRow]) -> str:
     from tuicrm.core.textcells import pad
 
     lines = []
@@ -399,7 +419,7 @@ def main() -> None:
     cli(prog_name="tuicrm")
 
 
-from tuicrm import (  # noqa: E402
+from tuicrm import (  # noqa: E402  (the modules add their commands to the group above)
     cli_io,  # noqa: F401  (registers import and export)
     cli_segment,  # noqa: F401  (registers segment, due, rules)
     cli_team,  # noqa: F401  (registers the team commands)

@@ -11,9 +11,10 @@ import datetime as dt
 import math
 import random
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from tuicrm.core.store import Store, utc_now
-from tuicrm.core.text import normalize_name, pinyin_full, pinyin_initials
+from tuicrm.core.text import name_grams, normalize_name, pinyin_full, pinyin_initials
 
 REGIONS_2 = (
     "北京 上海 广州 深圳 杭州 南京 苏州 成都 重庆 武汉 西安 长沙 郑州 济南 青岛 大连 沈阳 "
@@ -131,8 +132,9 @@ def generate(
 ) -> int:
     """Add ``count`` generated customers with contacts, follow-ups and to-dos.
 
-    Everything is written in one transaction; the search index and grams are rebuilt
-    once at the end. Returns how many customers were added.
+    Everything is written in one transaction, in id order, with the indexes that the
+    rows would hit at random places built once after the load; each batch's grams and
+    search documents are added with it. Returns how many customers were added.
     """
     if start_index + count > _name_space():
         raise ValueError(f"--customers: at most {_name_space()} generated customers")
@@ -142,23 +144,41 @@ def generate(
     now = utc_now()
     conn = store.conn
     first_id = int(conn.execute("SELECT coalesce(max(id), 0) FROM customers").fetchone()[0]) + 1
+    batch = 20_000
     with store.write():
-        conn.execute("PRAGMA cache_size = -400000")
-        batch = 20_000
-        for offset in range(0, count, batch):
-            n = min(batch, count - offset)
-            customers, contacts, followups, todos = _batch(
-                rng, start_index + offset, first_id + offset, n, end, reps, now)
-            conn.executemany(_CUSTOMER_SQL, customers)
-            conn.executemany(_CONTACT_SQL, contacts)
-            conn.executemany(_FOLLOWUP_SQL, followups)
-            conn.executemany(_TODO_SQL, todos)
-            if progress:
-                progress(n)
-        store.rebuild_grams()
-        store.reindex()
+        # A writer thread inserts and indexes one batch while this one draws the next:
+        # SQLite releases the GIL while it works, so the two overlap.
+        with store.bulk_load(rebuild_indexes=count >= first_id), \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="gen-writer") as writer:
+            pending: Future[int] | None = None
+            for offset in range(0, count, batch):
+                n = min(batch, count - offset)
+                rows = _batch(rng, start_index + offset, first_id + offset, n, end, reps, now)
+                grams = sorted((gram, row[0]) for row in rows[0] for gram in name_grams(row[2]))
+                if pending is not None and progress:
+                    progress(pending.result())
+                elif pending is not None:
+                    pending.result()
+                pending = writer.submit(_write, store, rows, grams, first_id + offset, n)
+            if pending is not None:
+                written = pending.result()
+                if progress:
+                    progress(written)
         store.resegment()
     return count
+
+
+def _write(store: Store, rows: tuple[list[tuple[object, ...]], ...],
+           grams: list[tuple[str, int]], id0: int, n: int) -> int:
+    customers, contacts, followups, todos = rows
+    conn = store.conn
+    conn.executemany(_CUSTOMER_SQL, customers)
+    conn.executemany(_CONTACT_SQL, contacts)
+    conn.executemany(_FOLLOWUP_SQL, followups)
+    conn.executemany(_TODO_SQL, todos)
+    store.add_name_grams(grams)
+    store.index_new_customers(id0, id0 + n - 1, grams=False)
+    return n
 
 
 _CUSTOMER_SQL = (
@@ -186,67 +206,97 @@ _TODO_SQL = (
 def _batch(
     rng: random.Random, index0: int, id0: int, n: int, end: dt.date, reps: list[str], now: str,
 ) -> tuple[list[tuple[object, ...]], ...]:
+    # Each column's values are drawn for the whole batch at once (``rng.choices`` with
+    # ``k``) and dates are day offsets before ``end`` looked up in a table of ISO strings:
+    # a per-value ``rng.choice`` and ``date.isoformat`` made this loop most of a
+    # million-customer run.
     customers: list[tuple[object, ...]] = []
     contacts: list[tuple[object, ...]] = []
     followups: list[tuple[object, ...]] = []
     todos: list[tuple[object, ...]] = []
+    rand = rng.random
+    pick = rng.choices
+    day = _day_table(end)
+    sizes = pick(SIZES, k=n)
+    owners_ = pick(reps, k=n)
+    titles = pick(TITLES, k=n)
+    columns = [pick(values, k=n) for values in (
+        INDUSTRIES, REGIONS, SOURCES, NEEDS, SCENARIOS, PREFERENCES, SPEEDS, DECISIONS,
+        RELATIONS, POTENTIALS)]
+    followup_counts = pick((1, 3, 4, 5, 5, 6, 7, 9), k=n)
+    contact_counts = pick((1, 2, 2, 3, 4), k=n)
+    total_followups = sum(followup_counts)
+    total_contacts = sum(contact_counts)
+    f_contents = pick(CONTENTS, k=total_followups)
+    f_methods = pick(METHODS, k=total_followups)
+    f_satisfaction = pick((None, None, 3, 4, 5), k=total_followups)
+    p_surnames = pick(SURNAMES, k=total_contacts)
+    p_given = pick(GIVEN, k=2 * total_contacts)
+    p_titles = pick(TITLES, k=total_contacts)
+    p_cares = pick(("价格", "质量", "交付速度", "售后服务", "系统稳定性"), k=total_contacts)
+    f_at = 0
+    p_at = 0
     for k in range(n):
         customer_id = id0 + k
         name, pinyin, initials = company_name(index0 + k, rng)
-        employees, size = rng.choice(SIZES)
-        owner = rng.choice(reps)
-        first_contact = end - dt.timedelta(days=rng.randint(30, 3 * 365))
-        dealt = rng.random() < 0.7
+        employees, size = sizes[k]
+        owner = owners_[k]
+        first_contact = 30 + int(rand() * (3 * 365 - 29))  # days before ``end``
+        dealt = rand() < 0.7
         first_deal = last_deal = None
         total = 0
         orders = 0
         if dealt:
-            first_deal = first_contact + dt.timedelta(days=rng.randint(0, 120))
-            if first_deal > end:
-                first_deal = end
-            last_deal = first_deal + dt.timedelta(days=rng.randint(0, (end - first_deal).days))
+            first_deal = max(first_contact - int(rand() * 121), 0)
+            last_deal = day[first_deal - int(rand() * (first_deal + 1))]
+            first_deal_text: str | None = day[first_deal]
             # Heavy tail: most customers buy a few ten thousand yuan, a few buy millions.
             total = int(math.exp(rng.gauss(11.5, 1.3))) // 100 * 100
-            orders = rng.randint(1, 40)
-        status = rng.choice(STATUSES[1:6] if dealt else STATUSES[:3])
-        followup_dates = sorted(
-            first_contact + dt.timedelta(days=rng.randint(0, (end - first_contact).days))
-            for _ in range(rng.choice((1, 3, 4, 5, 5, 6, 7, 9)))
+            orders = 1 + int(rand() * 40)
+        else:
+            first_deal_text = None
+        status = STATUSES[1 + int(rand() * 5)] if dealt else STATUSES[int(rand() * 3)]
+        stage = STAGES[1 + int(rand() * 3)] if dealt else STAGES[int(rand() * 2)]
+        followup_days = sorted(
+            (int(rand() * (first_contact + 1)) for _ in range(followup_counts[k])),
+            reverse=True,
         )
         customers.append((
             customer_id, name, normalize_name(name), pinyin, initials,
             "individual" if name.endswith("工作室") else "enterprise",
-            rng.choice(TITLES)[0], rng.choice(INDUSTRIES), size, employees,
-            rng.choice(REGIONS), rng.choice(SOURCES), first_contact.isoformat(),
-            _iso(first_deal), _iso(last_deal), total, orders or None, status,
-            rng.choice(STAGES[1:] if dealt else STAGES[:2]), owner, rng.choice(NEEDS),
-            rng.choice(SCENARIOS), rng.choice(PREFERENCES), rng.choice(SPEEDS),
-            rng.choice(DECISIONS), rng.choice(RELATIONS), rng.choice(POTENTIALS),
-            followup_dates[-1].isoformat(), now, now,
+            titles[k][0], columns[0][k], size, employees, columns[1][k], columns[2][k],
+            day[first_contact], first_deal_text, last_deal, total, orders or None, status,
+            stage, owner, columns[3][k], columns[4][k], columns[5][k], columns[6][k],
+            columns[7][k], columns[8][k], columns[9][k], day[followup_days[-1]], now, now,
         ))
-        for _ in range(rng.choice((1, 2, 2, 3, 4))):
-            title, role = rng.choice(TITLES)
+        for _ in range(contact_counts[k]):
+            title, role = p_titles[p_at]
             contacts.append((
-                customer_id, rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
-                title, role, rng.choice(("价格", "质量", "交付速度", "售后服务", "系统稳定性")),
-                f"1{rng.randint(3, 9)}{rng.randint(0, 999_999_999):09d}",
+                customer_id, p_surnames[p_at] + p_given[2 * p_at] + p_given[2 * p_at + 1],
+                title, role, p_cares[p_at],
+                f"1{3 + int(rand() * 7)}{int(rand() * 1_000_000_000):09d}",
             ))
-        for date in followup_dates:
-            content, feedback = rng.choice(CONTENTS)
-            late = rng.random() < 0.08
-            entered = dt.datetime.combine(date, dt.time(9), dt.UTC) + dt.timedelta(
-                hours=rng.randint(26, 96) if late else rng.randint(0, 12))
+            p_at += 1
+        for offset in followup_days:
+            content, feedback = f_contents[f_at]
+            late = rand() < 0.08
+            hour = 9 + (26 + int(rand() * 71) if late else int(rand() * 13))
+            entered = f"{day[offset - hour // 24]}T{hour % 24:02d}:00:00+00:00"
             followups.append((
-                None, customer_id, date.isoformat(), rng.choice(METHODS), owner,
-                content, feedback, owner, rng.choice((None, None, 3, 4, 5)),
-                entered.isoformat(),
+                None, customer_id, day[offset], f_methods[f_at], owner, content, feedback,
+                owner, f_satisfaction[f_at], entered,
             ))
-        if rng.random() < 0.3:
-            due = followup_dates[-1] + dt.timedelta(days=rng.randint(3, 21))
-            todos.append((customer_id, None, rng.choice(TODOS), due.isoformat(), owner,
-                          int(due < end and rng.random() < 0.6)))
+            f_at += 1
+        if rand() < 0.3:
+            due = followup_days[-1] - 3 - int(rand() * 19)
+            todos.append((customer_id, None, TODOS[int(rand() * len(TODOS))], day[due], owner,
+                          int(due > 0 and rand() < 0.6)))
     return customers, contacts, followups, todos
 
 
-def _iso(value: dt.date | None) -> str | None:
-    return value.isoformat() if value else None
+def _day_table(end: dt.date) -> list[str]:
+    """ISO dates by how many days before ``end`` they are; a negative index is a day
+    after ``end`` (a list wraps negative indexes to its tail, which holds those)."""
+    before = [(end - dt.timedelta(days=k)).isoformat() for k in range(3 * 365 + 1)]
+    after = [(end + dt.timedelta(days=k)).isoformat() for k in range(30, 0, -1)]
+    return before + after

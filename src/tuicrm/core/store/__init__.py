@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from tuicrm.core.lookup import ROW_COLUMNS as ROW_COLUMNS  # team.py imports it from here
+from tuicrm.core.lookup import fetch_rows, match_ids_sql, search_ids
 from tuicrm.core.models import (
     EDITABLE_FIELDS,
     AuditEntry,
@@ -32,18 +34,13 @@ from tuicrm.core.models import (
     Tag,
     Todo,
 )
-from tuicrm.core.search import SearchPlan, plan_search
+from tuicrm.core.search import plan_search
 from tuicrm.core.store.migrations import migrations
 from tuicrm.core.text import name_grams, normalize_name, pinyin_full, pinyin_initials
 
 BUSY_TIMEOUT_MS = 10_000
 LOCK_RETRIES = 5
-
-ROW_COLUMNS = (
-    "id, name, tier, status, owner, industry, annual_amount, total_amount, "
-    "last_contact_date, next_due"
-)
-
+BULK_CACHE_KIB = -400_000  # a negative cache_size is in KiB
 
 class StoreError(Exception):
     """A write the store refused; the message says why, in words a rep understands."""
@@ -105,7 +102,7 @@ class Store:
     def __init__(self, path: str | Path, *, segmenter: Segmenter | None = None) -> None:
         self.path = Path(path) if str(path) != ":memory:" else path
         if str(path) != ":memory:":
-            from tuicrm.core.store.files import UnsafeFile, refuse_world_writable
+            from tuicrm.core.dbfile import UnsafeFile, refuse_world_writable
 
             try:
                 refuse_world_writable(path)
@@ -154,6 +151,33 @@ class Store:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    @contextmanager
+    def bulk_load(self, *, rebuild_indexes: bool = True) -> Iterator[None]:
+        """Inside :meth:`write`: settings for adding many rows at once.
+
+        A bigger page cache; with ``rebuild_indexes``, the secondary indexes of the
+        customer tables that rows would enter at random places are dropped and built
+        again at the end, which is several times faster for a large load than keeping
+        them up to date row by row (an index built from sorted keys is written in order).
+        Indexes that lead with ``customer_id`` stay: a load in customer order appends to
+        them. On an error the enclosing transaction rolls back, indexes included.
+        """
+        if not self.conn.in_transaction:
+            raise StoreError("bulk_load: only inside a write transaction")
+        cache = self.conn.execute("PRAGMA cache_size").fetchone()[0]
+        self.conn.execute(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
+        try:
+            dropped: list[str] = []
+            if rebuild_indexes:
+                for name, sql in self.conn.execute(_BULK_INDEXES_SQL).fetchall():
+                    self.conn.execute(f'DROP INDEX "{name}"')
+                    dropped.append(sql)
+            yield
+            for sql in dropped:
+                self.conn.execute(sql)
+        finally:
+            self.conn.execute(f"PRAGMA cache_size = {int(cache)}")
 
     def _begin_immediate(self) -> None:
         # The busy timeout already waits for the lock; a retry covers the rare case of
@@ -601,6 +625,13 @@ class Store:
             [(gram, customer_id) for gram in name_grams(norm)],
         )
 
+    def add_name_grams(self, pairs: Iterable[tuple[str, int]]) -> None:
+        """Add ``(gram, customer_id)`` pairs as :func:`~tuicrm.core.text.name_grams`
+        gives them, for a bulk load that computes them while it waits for the database;
+        sorted pairs of new customers append to each gram's run."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO name_grams (gram, customer_id) VALUES (?, ?)", pairs)
+
     def _drop_grams(self, customer_id: int, norm: str) -> None:
         self.conn.executemany(
             "DELETE FROM name_grams WHERE gram = ? AND customer_id = ?",
@@ -612,7 +643,15 @@ class Store:
         with self.write() as conn:
             if ids is None:
                 conn.execute("DELETE FROM customer_search")
-                conn.execute(_SEARCH_DOC_SQL)
+                # One grouped pass per table instead of three correlated look-ups per
+                # customer.
+                for sql in _SEARCH_PARTS_SQL:
+                    conn.execute(sql)
+                try:
+                    conn.execute(_SEARCH_ALL_DOCS_SQL)
+                finally:
+                    for table in ("search_contacts", "search_tags", "search_notes"):
+                        conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
                 return
             id_list = list(ids)
             conn.executemany("DELETE FROM customer_search WHERE rowid = ?",
@@ -625,19 +664,29 @@ class Store:
         """Rebuild the short-query grams of every name, set-based, in one transaction."""
         with self.write() as conn:
             conn.execute("DELETE FROM name_grams")
-            conn.execute(
-                """
-                WITH RECURSIVE pos(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM pos WHERE i < 200)
-                INSERT OR IGNORE INTO name_grams (gram, customer_id)
-                SELECT gram, id FROM (
-                    SELECT substr(c.name_norm, pos.i, 2) AS gram, c.id AS id
-                    FROM customers c JOIN pos ON pos.i < length(c.name_norm)
-                    UNION ALL
-                    SELECT substr(c.name_norm, pos.i, 1), c.id
-                    FROM customers c JOIN pos ON pos.i <= length(c.name_norm)
-                ) ORDER BY gram, id
-                """
-            )
+            longest = conn.execute(
+                "SELECT coalesce(max(length(name_norm)), 0) FROM customers").fetchone()[0]
+            conn.execute(_GRAMS_SQL.format(where=""), [longest])
+
+    def index_new_customers(self, first_id: int, last_id: int, *, grams: bool = True) -> None:
+        """Grams (unless ``grams`` is false) and search documents of the customers with
+        ids ``first_id..last_id``, which have none yet.
+
+        A bulk load in id order calls this after each batch: the batch's grams and
+        documents go to the end of each gram's run and of the full-text index, instead
+        of a rebuild of both at the end.
+        """
+        with self.write() as conn:
+            if not grams:
+                conn.execute(f"{_SEARCH_DOC_SQL} WHERE c.id BETWEEN ? AND ?",
+                             [first_id, last_id])
+                return
+            longest = conn.execute(
+                "SELECT coalesce(max(length(name_norm)), 0) FROM customers "
+                "WHERE id BETWEEN ? AND ?", [first_id, last_id]).fetchone()[0]
+            conn.execute(_GRAMS_SQL.format(where="WHERE c.id BETWEEN ? AND ?"),
+                         [longest, first_id, last_id, first_id, last_id])
+            conn.execute(f"{_SEARCH_DOC_SQL} WHERE c.id BETWEEN ? AND ?", [first_id, last_id])
 
     def search(self, query: str, *, limit: int = 20) -> list[CustomerRow]:
         """Customers matching ``query``, ranked: exact name, name prefix, then the rest.
@@ -649,23 +698,7 @@ class Store:
         plan = plan_search(query)
         if plan is None:
             return []
-        ids: list[int] = []
-        seen: set[int] = set()
-
-        def take(rows: Iterable[Sequence[Any]]) -> None:
-            for (customer_id,) in rows:
-                if customer_id not in seen and len(ids) < limit:
-                    seen.add(customer_id)
-                    ids.append(customer_id)
-
-        take(self.conn.execute("SELECT id FROM customers WHERE name_norm = ?", [plan.norm]))
-        take(self.conn.execute(
-            "SELECT id FROM customers WHERE name_norm > ? AND name_norm < ? "
-            "ORDER BY name_norm LIMIT ?", [plan.norm, plan.norm + "\U0010ffff", limit]))
-        if len(ids) < limit:
-            sql, params = _match_ids_sql(plan)
-            take(self.conn.execute(f"{sql} LIMIT ?", [*params, limit + len(seen)]))
-        return self.rows_by_id(ids)
+        return self.rows_by_id(search_ids(self.conn, plan, limit))
 
     def search_count(self, query: str) -> int:
         """How many customers match ``query``."""
@@ -679,14 +712,7 @@ class Store:
         """List rows for these ids, in the order given."""
         if not ids:
             return []
-        marks = ", ".join("?" * len(ids))
-        rows = {
-            r[0]: r
-            for r in self.conn.execute(
-                f"SELECT {ROW_COLUMNS} FROM customers WHERE id IN ({marks})", list(ids)
-            ).fetchall()
-        }
-        return [_list_row(rows[i]) for i in ids if i in rows]
+        return [_list_row(r) for r in fetch_rows(self.conn, ids)]
 
 
 _SEARCH_DOC_SQL = """
@@ -705,13 +731,76 @@ FROM customers c
 """
 
 
-def _match_ids_sql(plan: SearchPlan) -> tuple[str, list[Any]]:
-    """SQL giving the ids that match a search, in id order."""
-    if plan.kind == "gram":
-        return ("SELECT customer_id FROM name_grams WHERE gram = ? ORDER BY customer_id",
-                [plan.norm])
-    return ("SELECT rowid FROM customer_search WHERE customer_search MATCH ? ORDER BY rowid",
-            [plan.fts])
+# Secondary indexes of the tables a bulk load fills, except those on customer_id first.
+_BULK_INDEXES_SQL = """
+SELECT i.name, i.sql FROM sqlite_master i
+WHERE i.type = 'index' AND i.sql IS NOT NULL
+    AND i.tbl_name IN ('customers', 'contacts', 'followups', 'todos')
+    AND NOT EXISTS (SELECT 1 FROM pragma_index_info(i.name) k
+                    WHERE k.seqno = 0 AND k.name = 'customer_id')
+"""
+
+
+# Every character and every pair of adjacent characters of the names (see
+# text.name_grams). Positions only up to the longest name: each name is joined with every
+# position, and a fixed 200 cost 15 times the work for names of a dozen characters.
+# Sorted by the key, the rows append to the table's b-tree.
+_GRAMS_SQL = """
+WITH RECURSIVE pos(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM pos WHERE i < ?)
+INSERT OR IGNORE INTO name_grams (gram, customer_id)
+SELECT gram, id FROM (
+    SELECT substr(c.name_norm, pos.i, 2) AS gram, c.id AS id
+    FROM customers c JOIN pos ON pos.i < length(c.name_norm) {where}
+    UNION ALL
+    SELECT substr(c.name_norm, pos.i, 1), c.id
+    FROM customers c JOIN pos ON pos.i <= length(c.name_norm) {where}
+) ORDER BY gram, id
+"""
+
+# The same documents as _SEARCH_DOC_SQL, for everyone at once, from per-customer parts.
+_SEARCH_PARTS_SQL = (
+    "DROP TABLE IF EXISTS temp.search_contacts",
+    "DROP TABLE IF EXISTS temp.search_tags",
+    "DROP TABLE IF EXISTS temp.search_notes",
+    "CREATE TEMP TABLE search_contacts (customer_id INTEGER PRIMARY KEY, text TEXT)",
+    "CREATE TEMP TABLE search_tags (customer_id INTEGER PRIMARY KEY, text TEXT)",
+    "CREATE TEMP TABLE search_notes (customer_id INTEGER PRIMARY KEY, text TEXT)",
+    """
+    INSERT INTO search_contacts
+    SELECT customer_id, group_concat(name || ' ' || title || ' ' || phone || ' ' || email, ' ')
+    FROM (SELECT * FROM contacts ORDER BY customer_id, id) GROUP BY customer_id
+    """,
+    """
+    INSERT INTO search_tags
+    SELECT customer_id, group_concat(dimension || ':' || value, ' ')
+    FROM tags GROUP BY customer_id
+    """,
+    # max() with bare columns: content and feedback come from the row of the maximum,
+    # the latest date (the highest id on a tie).
+    """
+    INSERT INTO search_notes
+    SELECT customer_id, text FROM (
+        SELECT customer_id, max(date || printf('%020d', id)), content || ' ' || feedback AS text
+        FROM followups GROUP BY customer_id)
+    """,
+)
+_SEARCH_ALL_DOCS_SQL = """
+INSERT INTO customer_search (rowid, name, pinyin, initials, contacts, facts, tags, notes)
+SELECT c.id, c.name, c.pinyin, c.initials,
+    coalesce(p.text, '') || ' ' || c.contact,
+    c.industry || ' ' || c.region || ' ' || c.source || ' ' || c.need_categories || ' '
+        || c.status || ' ' || c.owner,
+    coalesce(t.text, ''),
+    coalesce(n.text, '')
+FROM customers c
+LEFT JOIN temp.search_contacts p ON p.customer_id = c.id
+LEFT JOIN temp.search_tags t ON t.customer_id = c.id
+LEFT JOIN temp.search_notes n ON n.customer_id = c.id
+ORDER BY c.id
+"""
+
+
+_match_ids_sql = match_ids_sql
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
