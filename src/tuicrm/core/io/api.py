@@ -104,7 +104,7 @@ def import_file(
     plan = plan or plan_import(path, table=table, mapping=mapping)
     bulk = BulkImport(store, plan.mapping.table.name, source=str(Path(path).resolve()),
                       user=user, skip_invalid=skip_invalid, dry_run=dry_run,
-                      progress=progress)
+                      progress=progress, expected_rows=plan.sheet.estimated_rows)
     name_column = plan.mapping.mapped("name")
     if name_column is not None:
         bulk.name_header = name_column.header
