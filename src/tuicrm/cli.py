@@ -388,6 +388,7 @@ def main() -> None:
 from tuicrm import cli_segment  # noqa: E402, F401  (registers segment, due, rules)
 from tuicrm import cli_team  # noqa: E402, F401  (registers the team commands)
 from tuicrm import cli_io  # noqa: E402,F401  (registers import and export)
+from tuicrm import cli_review  # noqa: E402,F401  (registers review and lesson)
 
 if __name__ == "__main__":
     main()
