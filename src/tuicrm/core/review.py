@@ -313,8 +313,11 @@ def quarter_review(store: Store, rules: Rules, *, day: dt.date) -> QuarterReview
                 for s, e in spans]
     by_start = {q.start.isoformat(): q for q in quarters}
 
-    def add(quarter: Quarter, segment: str, owner: str, row: dict[str, Any]) -> None:
+    def add(quarter: Quarter, segment: str | None, owner: str | None,
+            row: dict[str, Any]) -> None:
         quarter.overall.add(row)
+        if segment is None or owner is None:  # a trend row: the quarter's total only
+            return
         quarter.by_segment.setdefault(segment or "-", QuarterFigures()).add(row)
         quarter.by_owner.setdefault(owner or "-", QuarterFigures()).add(row)
 
@@ -324,7 +327,7 @@ def quarter_review(store: Store, rules: Rules, *, day: dt.date) -> QuarterReview
                 {name: row[f"{name}_{i}"] for name in ("pool", "converted", "base",
                                                        "repurchased")})
     first, last = spans[0][0], spans[-1][1]
-    for rows in (sql.quarter_followup_counts(store, first, last),
+    for rows in (sql.quarter_followup_counts(store, first, last, spans[-1][0]),
                  sql.quarter_action_counts(store, first, last),
                  sql.quarter_upsell(store, first, last)):
         for row in rows:

@@ -390,3 +390,4 @@ def m041_review_indexes(db: Database) -> None:
         "satisfaction)"
     )
     db.execute("CREATE INDEX customers_due_owner ON customers(next_due, owner)")
+    db.execute("CREATE INDEX customers_id_segment ON customers(id, segment, owner)")
