@@ -197,6 +197,31 @@ class Labels(Section):
     late: str
 
 
+class ReviewTargets(Section):
+    """What the quarterly review measures each segment and owner against."""
+
+    conversion_rate: float = Field(ge=0, le=1)
+    """Share of potential customers with a first deal in the quarter."""
+    repurchase_rate: float = Field(ge=0, le=1)
+    """Share of customers with an earlier deal who bought again in the quarter."""
+    upsell_amount: int = Field(ge=0)
+    """Growth of existing customers' purchase totals in the quarter (yuan)."""
+    satisfaction: float = Field(ge=1, le=5)
+    """Mean satisfaction (1–5) recorded on the quarter's follow-ups."""
+    strategy_completion_rate: float = Field(ge=0, le=1)
+    """Share of strategy actions due in the quarter done by their deadline."""
+    unresolved_feedback: int = Field(ge=0)
+    """At most this many follow-ups with feedback and an open to-do."""
+
+
+class ReviewRules(Section):
+    """The weekly and quarterly review."""
+
+    targets: ReviewTargets
+    quarters: int = Field(ge=1, le=12)
+    """How many quarters the trend shows (the current one included)."""
+
+
 class Rules(Section):
     """Everything the segmentation needs, as read from a rules file."""
 
@@ -215,10 +240,13 @@ class Rules(Section):
     statuses: NameList
     stages: NameList
     labels: Labels
+    review: ReviewRules
 
     def fingerprint(self) -> str:
         """A short hash of the effective rules, to notice when they change."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        # The review's targets move nobody, so changing them does not re-segment.
+        text = json.dumps(self.model_dump(mode="json", exclude={"review"}), sort_keys=True,
+                          ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def segment_label(self, segment: str) -> str:

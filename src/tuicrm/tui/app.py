@@ -69,6 +69,16 @@ class TuiCrmApp(App[None]):
 
         self.push_screen(BoardScreen())
 
+    def action_open_review(self) -> None:
+        """Show the review (from the command palette)."""
+        self.open_review()
+
+    def open_review(self) -> None:
+        """Show the weekly review."""
+        from tuicrm.tui.screens.review import ReviewScreen
+
+        self.push_screen(ReviewScreen())
+
     @work(thread=True, group="board", exit_on_error=False)
     def warm_board(self) -> None:
         """Work out the board's figures ahead, so ``b`` shows them at once."""

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 # (name, action) pairs; ``screen.`` actions run on the screen the palette came from.
 ACTIONS = (
     ("go: review board", "app.open_board"),
+    ("go: weekly review", "app.open_review"),
     ("go: help (keys of this screen)", "app.help"),
     ("view: 中文/English", "app.language"),
     ("list: search", "screen.search"),

@@ -337,3 +337,57 @@ def m010_import_batches(db: Database) -> None:
     for table in ("customers", "contacts", "followups", "todos", "strategy_plans",
                   "strategy_actions", "tags"):
         db.execute(f"ALTER TABLE {table} ADD COLUMN import_batch INTEGER")
+
+
+@migrations()
+def m040_lessons(db: Database) -> None:
+    """The team's lessons (success and failure cases) and the customers each is about."""
+    db.execute(
+        """
+        CREATE TABLE lessons (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('success', 'failure')),
+            happened TEXT NOT NULL DEFAULT '',
+            advice TEXT NOT NULL DEFAULT '',
+            tags TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE lesson_customers (
+            lesson_id INTEGER NOT NULL REFERENCES lessons(id) ON DELETE CASCADE,
+            customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+            PRIMARY KEY (lesson_id, customer_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX lesson_customers_customer ON lesson_customers(customer_id)")
+
+
+@migrations()
+def m041_review_indexes(db: Database) -> None:
+    """Indexes of the weekly and quarterly review: new customers and deals by date, the
+    quarter's conversion and repurchase in one pass over a narrow covering index,
+    strategy actions by deadline, purchase-total changes in the audit by date, and
+    covering indexes for the period's follow-ups and the customers due by owner."""
+    db.execute(
+        "CREATE INDEX customers_known ON customers("
+        "coalesce(first_contact_date, substr(created_at, 1, 10)))"
+    )
+    db.execute("CREATE INDEX customers_last_deal ON customers(last_deal_date)")
+    db.execute(
+        "CREATE INDEX customers_review ON customers(segment, owner, first_deal_date, "
+        "last_deal_date, first_contact_date, created_at)"
+    )
+    db.execute("CREATE INDEX strategy_actions_deadline ON strategy_actions(deadline)")
+    db.execute("CREATE INDEX audit_field_at ON audit(field, at)")
+    db.execute(
+        "CREATE INDEX followups_review ON followups(date, owner, customer_id, entered_at, "
+        "satisfaction)"
+    )
+    db.execute("CREATE INDEX customers_due_owner ON customers(next_due, owner)")
+    db.execute("CREATE INDEX customers_id_segment ON customers(id, segment, owner)")

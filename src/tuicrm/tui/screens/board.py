@@ -175,6 +175,7 @@ class BoardScreen(CrmScreen):
         Binding("o", "owner", "Owner", id="board.owner"),
         Binding("m", "mine", "Mine", id="board.mine"),
         Binding("c", "changes", "Since last review", id="board.changes"),
+        Binding("r", "review", "Review", id="board.review"),
         Binding("enter", "open", "Open", show=False, id="board.open"),
     ]
 
@@ -302,6 +303,10 @@ class BoardScreen(CrmScreen):
             options.highlighted = min(highlighted or 0, len(event.cards) - 1)
 
     # -- actions --------------------------------------------------------------------------
+
+    def action_review(self) -> None:
+        """Open the weekly review."""
+        self.crm.open_review()
 
     def action_back(self) -> None:
         """Back to where the board was opened from."""

@@ -1,0 +1,246 @@
+"""The review screen: the week's figures, each opening the customers behind it, and the
+charts the meeting looks at (tier distribution, follow-ups per owner per week)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets.option_list import Option
+from textual_plotext import PlotextPlot
+
+from tuicrm.core.models import CustomerRow
+from tuicrm.core.review import PeriodReview, period_review, week_of
+from tuicrm.tui.screens.base import CrmScreen
+
+# The customers a figure opens are listed by id; a figure of more stays countable but
+# only its first ones are listed (the list is for the meeting, not for paging).
+LISTED_AT_MOST = 500
+
+
+class ReviewFetched(Message):
+    """The period's figures were worked out."""
+
+    def __init__(self, review: PeriodReview) -> None:
+        super().__init__()
+        self.review = review
+
+
+class CustomersFetched(Message):
+    """The rows of the customers behind a figure were read."""
+
+    def __init__(self, title: str, rows: list[CustomerRow], total: int) -> None:
+        super().__init__()
+        self.title = title
+        self.rows = rows
+        self.total = total
+
+
+class FigureCustomersScreen(CrmScreen):
+    """The customers behind one figure; enter opens a profile."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="review.back"),
+        Binding("enter", "open", "Open", show=False, id="review.open"),
+    ]
+
+    DEFAULT_CSS = """
+    FigureCustomersScreen #figure-title { height: 1; padding: 0 1; text-style: bold; }
+    FigureCustomersScreen OptionList { height: 1fr; }
+    """
+
+    def __init__(self, title: str, rows: list[CustomerRow], total: int) -> None:
+        super().__init__()
+        self.title_text = title
+        self.rows = rows
+        self.total = total
+
+    def compose(self) -> ComposeResult:
+        shown = f" ({len(self.rows)} of {self.total})" if self.total > len(self.rows) else ""
+        yield Static(Text(f"{self.title_text}: {self.total}{shown}"), id="figure-title")
+        # Names are data: plain Text, never markup.
+        yield OptionList(*(
+            Option(Text(" · ".join(x for x in (row.name, row.tier, row.status, row.owner)
+                                   if x)), id=str(row.id))
+            for row in self.rows), id="figure-customers")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(OptionList).focus()
+
+    def action_back(self) -> None:
+        """Back to the review."""
+        self.dismiss()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.crm.open_profile(int(event.option.id))
+
+    def action_open(self) -> None:
+        """Open the highlighted customer."""
+        options = self.query_one(OptionList)
+        if options.highlighted is not None:
+            option = options.get_option_at_index(options.highlighted)
+            if option.id:
+                self.crm.open_profile(int(option.id))
+
+
+class ReviewScreen(CrmScreen):
+    """The weekly review: what changed, what is late, who followed up whom."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="review.back"),
+        Binding("enter", "open", "Customers", id="review.customers"),
+        Binding("left_square_bracket", "week(-1)", "Week before", id="review.previous"),
+        Binding("right_square_bracket", "week(1)", "Week after", id="review.next"),
+    ]
+
+    DEFAULT_CSS = """
+    ReviewScreen #review-title { height: 1; padding: 0 1; text-style: bold; }
+    ReviewScreen #review-body { height: 1fr; }
+    ReviewScreen #review-figures { width: 42; height: 1fr; }
+    ReviewScreen #review-charts { width: 1fr; height: 1fr; }
+    ReviewScreen PlotextPlot { height: 1fr; }
+    """
+
+    def __init__(self, start: dt.date | None = None, end: dt.date | None = None) -> None:
+        super().__init__()
+        self.start = start
+        self.end = end
+        self.review: PeriodReview | None = None
+        # Row key of the figures table → (title, customer ids).
+        self.behind: dict[str, tuple[str, list[int]]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="review-title")
+        with Horizontal(id="review-body"):
+            yield DataTable(id="review-figures", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="review-charts"):
+                yield PlotextPlot(id="chart-tiers")
+                yield PlotextPlot(id="chart-followups")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.start is None or self.end is None:
+            self.start, self.end = week_of(self.today)
+        table = self.query_one(DataTable)
+        table.add_columns(self.labels("review.figure"), self.labels("review.count"))
+        table.focus()
+        self._show_title()
+        self.load()
+
+    def _show_title(self) -> None:
+        self.query_one("#review-title", Static).update(Text(
+            self.labels("review.title", start=self.start, end=self.end)))
+
+    def relabel(self) -> None:
+        super().relabel()
+        self._show_title()
+
+    @work(thread=True, exclusive=True, group="review", exit_on_error=False)
+    def load(self) -> None:
+        """Work out the period's figures off the UI thread."""
+        from tuicrm.core.rules import load_rules
+
+        assert self.start is not None and self.end is not None
+        with self.lanes["review"].use() as store:
+            rules = getattr(store.segmenter, "rules", None) or load_rules(None)
+            review = period_review(store, rules, start=self.start, end=self.end,
+                                   today=self.today)
+        self.post_message(ReviewFetched(review))
+
+    @on(ReviewFetched)
+    def _fetched(self, event: ReviewFetched) -> None:
+        self.review = review = event.review
+        table = self.query_one(DataTable)
+        table.clear()
+        self.behind = {}
+        for figure in review.figures:
+            self.behind[figure.key] = (figure.label, figure.customer_ids)
+            table.add_row(Text(figure.label), Text(str(figure.count), justify="right"),
+                          key=figure.key)
+        for owner in review.owners:
+            key = f"owner:{owner.owner}"
+            label = f"{owner.owner or '-'}: {self.labels('review.done_due')}"
+            self.behind[key] = (label, owner.due_ids)
+            table.add_row(Text(label), Text(f"{owner.done}/{owner.due}", justify="right"),
+                          key=key)
+        for move in review.moves:
+            key = f"move:{move.kind}:{move.old}:{move.new}"
+            label = f"{move.old} → {move.new}"
+            self.behind[key] = (label, move.customer_ids)
+            table.add_row(Text(label), Text(str(len(move.customer_ids)), justify="right"),
+                          key=key)
+        self._draw_charts(review)
+
+    def _draw_charts(self, review: PeriodReview) -> None:
+        tiers = self.query_one("#chart-tiers", PlotextPlot)
+        plt = tiers.plt
+        plt.clear_data()
+        plt.clear_figure()
+        names = [t or "-" for t, _ in review.tier_distribution]
+        plt.bar(names, [n for _, n in review.tier_distribution], orientation="horizontal")
+        plt.title(self.labels("review.chart_tiers"))
+        tiers.refresh()
+        weekly = self.query_one("#chart-followups", PlotextPlot)
+        plt = weekly.plt
+        plt.clear_data()
+        plt.clear_figure()
+        weeks = sorted({week for week, _, _ in review.weekly_followups})
+        per_owner: dict[str, dict[str, int]] = defaultdict(dict)
+        for week, owner, count in review.weekly_followups:
+            per_owner[owner or "-"][week] = count
+        busiest = sorted(per_owner, key=lambda o: -sum(per_owner[o].values()))[:4]
+        for owner in busiest:
+            plt.plot(list(range(len(weeks))), [per_owner[owner].get(w, 0) for w in weeks],
+                     label=owner)
+        if weeks:
+            plt.xticks(list(range(len(weeks))), [w[5:] for w in weeks])
+        plt.title(self.labels("review.chart_followups"))
+        weekly.refresh()
+
+    def action_open(self) -> None:
+        """Open the customers behind the highlighted figure."""
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key in self.behind:
+            title, ids = self.behind[key]
+            self._fetch_customers(title, ids)
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    @work(thread=True, group="review-customers", exit_on_error=False)
+    def _fetch_customers(self, title: str, ids: list[int]) -> None:
+        with self.lanes["review"].use() as store:
+            rows = store.rows_by_id(ids[:LISTED_AT_MOST])
+        self.post_message(CustomersFetched(title, rows, len(ids)))
+
+    @on(CustomersFetched)
+    def _customers_fetched(self, event: CustomersFetched) -> None:
+        self.app.push_screen(FigureCustomersScreen(event.title, event.rows, event.total))
+
+    def action_week(self, step: int) -> None:
+        """Show the week before or after."""
+        assert self.start is not None
+        self.start = week_of(self.start)[0] + dt.timedelta(weeks=step)
+        self.end = self.start + dt.timedelta(days=6)
+        self._show_title()
+        self.load()
+
+    def action_back(self) -> None:
+        """Back to where the review was opened."""
+        self.dismiss()

@@ -1,0 +1,94 @@
+"""The review screen: opened with r from the board, figures that open their customers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, OptionList
+
+from tuicrm.core.store import Store
+from tuicrm.tui.app import TuiCrmApp
+from tuicrm.tui.screens.profile import ProfileScreen
+from tuicrm.tui.screens.review import FigureCustomersScreen, ReviewScreen
+
+TODAY = dt.date(2024, 3, 25)  # the day of the app fixtures (tests/tui/conftest.py)
+
+AppFactory = Callable[..., TuiCrmApp]
+SIZE = (80, 24)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait until every worker has finished and its messages are handled."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def overdue_ids(app_db: Path) -> list[int]:
+    with Store(app_db) as store:
+        return [r[0] for r in store.conn.execute(
+            "SELECT id FROM customers WHERE next_due < ? ORDER BY id",
+            [TODAY.isoformat()]).fetchall()]
+
+
+async def test_review_figure_opens_its_customers(make_app: AppFactory, app_db: Path) -> None:
+    expected = overdue_ids(app_db)
+    assert expected  # the demo data has overdue customers
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        assert screen.review is not None
+        table = screen.query_one(DataTable)
+        keys = [row.key.value for row in table.ordered_rows]
+        assert keys[:8] == ["new_customers", "deals", "tier_moves", "lifecycle_moves",
+                            "late_entries", "overdue", "todos_past_due",
+                            "unanswered_problems"]
+        assert str(table.get_row("overdue")[1]) == str(len(expected))
+        table.move_cursor(row=keys.index("overdue"))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FigureCustomersScreen)
+        listed = app.screen.query_one(OptionList)
+        ids = [int(listed.get_option_at_index(i).id or 0) for i in range(listed.option_count)]
+        assert ids == expected
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ProfileScreen)
+        assert app.screen.customer_id == expected[0]
+
+
+async def test_review_steps_back_a_week(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_review()
+        await settle(pilot)
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        assert (screen.start.isoformat(), screen.end.isoformat()) == (  # type: ignore[union-attr]
+            "2024-03-18", "2024-03-24")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ReviewScreen)
+
+
+def test_review_snapshot(snap_compare: Any, make_app: AppFactory) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
