@@ -145,6 +145,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "palette.open": ("open", "打开"),
     "saved": ("Saved.", "已保存。"),
     "conflict": ("Someone else saved this customer; reloaded.", "他人已修改该客户，已重新载入。"),
+    "conflict.title": ("{name} was saved by {who} since you opened it",
+                       "打开后 {who} 已修改了 {name}"),
+    "conflict.field": ("Field", "字段"),
+    "conflict.theirs": ("Theirs (saved)", "对方(已保存)"),
+    "conflict.yours": ("Yours", "你的修改"),
+    "conflict.hint": ("r reload theirs · o overwrite with yours · escape keep theirs",
+                      "r 载入对方版本 · o 用你的覆盖 · escape 保留对方版本"),
+    "key.reload": ("Reload", "重新载入"),
+    "key.overwrite": ("Overwrite", "覆盖"),
+    "changed.by": ("{name} was changed by {who}; showing the new version.",
+                   "{who} 修改了 {name}，已显示新版本。"),
 }
 
 

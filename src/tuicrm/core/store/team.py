@@ -159,6 +159,23 @@ def add_followup(store: Store, by: Actor, customer_id: int, followup: FollowUp) 
     return store.add_followup(customer_id, followup, user=by.name)
 
 
+def last_editor(store: Store, customer_id: int) -> str:
+    """Who saved the customer last ('' when unknown)."""
+    row = store.conn.execute(
+        "SELECT updated_by FROM customers WHERE id = ?", [customer_id]
+    ).fetchone()
+    return str(row[0] or "") if row else ""
+
+
+def data_version(store: Store) -> int:
+    """A number that changes when another connection commits to the database.
+
+    ``PRAGMA data_version`` reads the WAL index in shared memory, not the file, so an
+    open screen can ask every few seconds whether anyone saved anything.
+    """
+    return int(store.conn.execute("PRAGMA data_version").fetchone()[0])
+
+
 # -- the public pool -------------------------------------------------------------------
 
 

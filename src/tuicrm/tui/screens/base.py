@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from textual import on, work
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
+from tuicrm.core.store import team
 from tuicrm.tui.labels import Labels
 from tuicrm.tui.stores import StoreLanes
 
@@ -75,12 +78,47 @@ class CrmMixin:
                 f"{type(error).__name__}: {error}", severity="error", markup=False)
 
 
+class DatabaseChanged(Message):
+    """Another connection committed to the database since the screen last looked."""
+
+
 class CrmScreen(CrmMixin, Screen[Any]):
-    """A full screen of the app."""
+    """A full screen of the app.
+
+    While it is the current screen it asks every :attr:`POLL_SECONDS` whether anyone
+    else saved anything (``PRAGMA data_version``: shared memory, not a file read) and
+    calls :meth:`others_saved` when so.
+    """
+
+    POLL_SECONDS: ClassVar[float] = 3.0
+    _data_version: int | None = None
 
     def on_mount(self) -> None:
         translate_bindings(self, self.labels)
         self.refresh_bindings()
+        self.set_interval(self.POLL_SECONDS, self.look_for_changes)
+        self._poll_data_version()  # the baseline
+
+    def look_for_changes(self) -> None:
+        """Ask (in a worker) whether the database changed; quiet when it did not."""
+        if self.is_current:
+            self._poll_data_version()
+
+    @work(thread=True, group="poll", exclusive=True, exit_on_error=False)
+    def _poll_data_version(self) -> None:
+        with self.lanes["poll"].use() as store:
+            version = team.data_version(store)
+        seen, self._data_version = self._data_version, version
+        if seen is not None and version != seen:
+            self.post_message(DatabaseChanged())
+
+    @on(DatabaseChanged)
+    def _database_changed(self, event: DatabaseChanged) -> None:
+        event.stop()
+        self.others_saved()
+
+    def others_saved(self) -> None:
+        """Show what others saved; screens that show data read it again."""
 
     def relabel(self) -> None:
         translate_bindings(self, self.labels)

@@ -18,7 +18,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuicrm.core.models import CustomerRow, InvalidInput
-from tuicrm.core.store import StoreError, listing
+from tuicrm.core.store import StoreError, listing, team
 from tuicrm.core.store.listing import Board
 from tuicrm.core.textcells import pad
 from tuicrm.tui.labels import Labels, wan
@@ -168,6 +168,8 @@ class BoardGrid(Widget, can_focus=True):
 class BoardScreen(CrmScreen):
     """The weekly review: who is where, how much, what is overdue; move cards."""
 
+    POLL_SECONDS = 10.0  # the aggregate is the dearest query; a review can wait 10 s
+
     BINDINGS = [
         Binding("escape", "back", "Back", id="board.back"),
         Binding("tab", "cards", "Cards", id="board.cards"),
@@ -199,6 +201,10 @@ class BoardScreen(CrmScreen):
         self.load()
 
     def on_screen_resume(self) -> None:
+        self.load()
+
+    def others_saved(self) -> None:
+        """Count again: someone moved or changed a customer."""
         self.load()
 
     def relabel(self) -> None:
@@ -355,7 +361,8 @@ class BoardScreen(CrmScreen):
     def _move(self, card: CustomerRow, status: str) -> None:
         try:
             with self.lanes["write"].use() as store:
-                store.update_customer(card.id, {"status": status}, user=self.user)
+                team.edit_customer(store, team.actor(store, self.user), card.id,
+                                   {"status": status})
         except (InvalidInput, StoreError) as exc:
             self.post_message(CardMoved(str(exc)))
             return

@@ -177,6 +177,10 @@ class CustomersScreen(CrmScreen):
             self.crm.warm_board()
 
     def on_screen_resume(self) -> None:
+        self.others_saved()
+
+    def others_saved(self) -> None:
+        """Show the rows on screen as saved now (others may have changed them)."""
         ids = [listed.row.id for listed in self.table.rows.values()]
         if ids:
             self._refresh_rows(ids)

@@ -15,7 +15,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input, Label, Static, TextArea
 
 from tuicrm.core.models import Customer, FollowUp, InvalidInput
-from tuicrm.core.store import StoreError
+from tuicrm.core.store import StoreError, team
 from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.dialogs import ConfirmScreen
 
@@ -203,7 +203,8 @@ class FollowUpScreen(CrmScreen):
     def _store(self, followup: FollowUp) -> None:
         try:
             with self.lanes["write"].use() as store:
-                store.add_followup(self.customer_id, followup, user=self.user)
+                team.add_followup(store, team.actor(store, self.user), self.customer_id,
+                                  followup)
         except InvalidInput as exc:
             self.post_message(FollowUpRefused(exc.messages))
             return

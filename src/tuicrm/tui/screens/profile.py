@@ -13,10 +13,12 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Static
 
-from tuicrm.core.models import Contact, CustomerProfile, InvalidInput, Tag
-from tuicrm.core.store import Store, StoreError
+from tuicrm.core.models import Contact, Customer, CustomerProfile, InvalidInput, Tag
+from tuicrm.core.permissions import Actor, require_edit
+from tuicrm.core.store import Conflict, Store, StoreError, team
 from tuicrm.tui.labels import wan
 from tuicrm.tui.screens.base import CrmScreen
+from tuicrm.tui.screens.conflict import ConflictChoice, ConflictScreen, FieldClash
 from tuicrm.tui.screens.dialogs import PromptScreen
 from tuicrm.tui.widgets.tag_chips import TagChips
 
@@ -29,9 +31,10 @@ EDITABLE_HERE = ("status", "stage", "owner", "industry", "size", "region", "sour
 class ProfileLoaded(Message):
     """A customer's profile was read."""
 
-    def __init__(self, profile: CustomerProfile) -> None:
+    def __init__(self, profile: CustomerProfile, editor: str) -> None:
         super().__init__()
         self.profile = profile
+        self.editor = editor
 
 
 class ProfileSaveFailed(Message):
@@ -40,6 +43,20 @@ class ProfileSaveFailed(Message):
     def __init__(self, message: str) -> None:
         super().__init__()
         self.message = message
+
+
+class EditConflicted(Message):
+    """An edit was refused because someone else saved the customer meanwhile."""
+
+    def __init__(self, changes: dict[str, Any], theirs: Customer, who: str) -> None:
+        super().__init__()
+        self.changes = changes
+        self.theirs = theirs
+        self.who = who
+
+
+# A change to save: given the store and who is saving, make it.
+Change = Callable[[Store, Actor], Any]
 
 
 class ProfileScreen(CrmScreen):
@@ -79,6 +96,10 @@ class ProfileScreen(CrmScreen):
         if self.profile is not None:
             self.load()
 
+    def others_saved(self) -> None:
+        """Someone saved something: read the profile again (the drawing tells who)."""
+        self.load()
+
     def relabel(self) -> None:
         super().relabel()
         self._draw()
@@ -90,24 +111,69 @@ class ProfileScreen(CrmScreen):
         """Read the profile again."""
         with self.lanes["profile"].use() as store:
             profile = store.profile(self.customer_id)
-        self.post_message(ProfileLoaded(profile))
+            editor = team.last_editor(store, self.customer_id)
+        self.post_message(ProfileLoaded(profile, editor))
 
     @on(ProfileLoaded)
     def _loaded(self, event: ProfileLoaded) -> None:
+        before = self.profile.customer if self.profile is not None else None
+        after = event.profile.customer
         self.profile = event.profile
         self._draw()
+        if before is not None and after.version != before.version \
+                and event.editor not in ("", self.user):
+            self.notify(self.labels("changed.by", name=after.name, who=event.editor),
+                        markup=False)
 
     @work(thread=True, group="write", exit_on_error=False)
-    def _save(self, change: Callable[[Store], Any]) -> None:
+    def _save(self, change: Change) -> None:
+        """Make a change as the current user, with the team's role rules."""
         try:
             with self.lanes["write"].use() as store:
-                change(store)
+                change(store, team.actor(store, self.user))
+        except InvalidInput as exc:
+            self.post_message(ProfileSaveFailed("; ".join(exc.messages)))
+            return
+        except StoreError as exc:  # PermissionDenied says who may do it.
+            self.post_message(ProfileSaveFailed(str(exc)))
+        self.load()
+
+    def _edit(self, changes: dict[str, Any], version: int) -> None:
+        """Change fields of the customer, unless someone saved it since ``version``."""
+        self._save_edit(changes, version)
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _save_edit(self, changes: dict[str, Any], version: int) -> None:
+        try:
+            with self.lanes["write"].use() as store:
+                team.edit_customer(store, team.actor(store, self.user), self.customer_id,
+                                   changes, expected_version=version)
+        except Conflict as exc:
+            with self.lanes["write"].use() as store:
+                who = team.last_editor(store, self.customer_id) or "?"
+            self.post_message(EditConflicted(changes, exc.current, who))
+            return
         except InvalidInput as exc:
             self.post_message(ProfileSaveFailed("; ".join(exc.messages)))
             return
         except StoreError as exc:
             self.post_message(ProfileSaveFailed(str(exc)))
         self.load()
+
+    @on(EditConflicted)
+    def _conflicted(self, event: EditConflicted) -> None:
+        theirs = event.theirs
+        clashes = [FieldClash(field, _shown(getattr(theirs, field, "")), _shown(value))
+                   for field, value in event.changes.items()]
+
+        def chosen(choice: ConflictChoice | None) -> None:
+            if choice == "overwrite":
+                # Over exactly the version just shown: a third save meanwhile clashes again.
+                self._edit(event.changes, theirs.version)
+            else:
+                self.load()
+
+        self.app.push_screen(ConflictScreen(theirs.name, event.who, clashes), chosen)
 
     @on(ProfileSaveFailed)
     def _save_failed(self, event: ProfileSaveFailed) -> None:
@@ -211,7 +277,7 @@ class ProfileScreen(CrmScreen):
         self.show_reasons = not self.show_reasons
         self._draw()
 
-    def _prompt(self, key: str, then: Callable[[str], Callable[[Store], Any] | None],
+    def _prompt(self, key: str, then: Callable[[str], Change | None],
                 value: str = "") -> None:
         def typed(text: str | None) -> None:
             if text is None or not text.strip():
@@ -228,32 +294,41 @@ class ProfileScreen(CrmScreen):
 
     def action_add_tag(self) -> None:
         """Set a tag by hand (dimension:value)."""
-        user = self.user
-
-        def change(text: str) -> Callable[[Store], Any]:
+        def change(text: str) -> Change:
             tag = Tag.from_text(text)
-            return lambda store: store.add_tag(self.customer_id, tag, user=user)
+
+            def save(store: Store, who: Actor) -> None:
+                require_edit(who, store.customer(self.customer_id))
+                store.add_tag(self.customer_id, tag, user=who.name)
+
+            return save
 
         self._prompt("prompt.tag", change)
 
     def action_remove_tag(self) -> None:
         """Remove a tag set by hand."""
-        user = self.user
-
-        def change(text: str) -> Callable[[Store], Any]:
+        def change(text: str) -> Change:
             tag = Tag.from_text(text)
-            return lambda store: store.remove_tag(self.customer_id, tag, user=user)
+
+            def save(store: Store, who: Actor) -> None:
+                require_edit(who, store.customer(self.customer_id))
+                store.remove_tag(self.customer_id, tag, user=who.name)
+
+            return save
 
         self._prompt("prompt.remove_tag", change)
 
     def action_add_contact(self) -> None:
         """Add a person of the decision chain: name, title, what they care about."""
-        user = self.user
-
-        def change(text: str) -> Callable[[Store], Any]:
+        def change(text: str) -> Change:
             name, title, cares = ([*(part.strip() for part in text.split(",")), "", ""])[:3]
             contact = Contact.parse({"name": name, "title": title, "cares_about": cares})
-            return lambda store: store.add_contact(self.customer_id, contact, user=user)
+
+            def save(store: Store, who: Actor) -> None:
+                require_edit(who, store.customer(self.customer_id))
+                store.add_contact(self.customer_id, contact, user=who.name)
+
+            return save
 
         self._prompt("prompt.contact", change)
 
@@ -261,31 +336,31 @@ class ProfileScreen(CrmScreen):
         """Change one field: ``field = value``."""
         if self.profile is None:
             return
-        user = self.user
+        # The version this screen shows: a save over anyone else's since is refused.
         version = self.profile.customer.version
 
-        def change(text: str) -> Callable[[Store], Any]:
+        def change(text: str) -> None:
             field, sep, value = text.partition("=")
             field = field.strip()
             if not sep or field not in EDITABLE_HERE:
                 raise InvalidInput([f"{field or 'field'}: use one of "
                                     + ", ".join(EDITABLE_HERE)])
-            return lambda store: store.update_customer(
-                self.customer_id, {field: value.strip()}, user=user,
-                expected_version=version)
+            self._edit({field: value.strip()}, version)
 
         self._prompt("prompt.edit", change, "status = ")
 
     def action_override(self) -> None:
         """Override the tier with a reason; an empty tier clears the override."""
-        user = self.user
+        if self.profile is None:
+            return
+        version = self.profile.customer.version
 
-        def change(text: str) -> Callable[[Store], Any]:
+        def change(text: str) -> None:
             tier, _, reason = text.partition(",")
             if tier.strip() and not reason.strip():
                 raise InvalidInput(["tier_override_reason: an override needs its reason"])
-            changes = {"tier_override": tier.strip(), "tier_override_reason": reason.strip()}
-            return lambda store: store.update_customer(self.customer_id, changes, user=user)
+            self._edit({"tier_override": tier.strip(),
+                        "tier_override_reason": reason.strip()}, version)
 
         self._prompt("prompt.override", change)
 
@@ -294,12 +369,20 @@ class ProfileScreen(CrmScreen):
         if self.profile is None:
             return
         open_todos = [todo for todo in self.profile.todos if not todo.done]
-        user = self.user
 
-        def change(text: str) -> Callable[[Store], Any]:
+        def change(text: str) -> Change:
             if not text.isdigit() or not 1 <= int(text) <= len(open_todos):
                 raise InvalidInput([f"to-do: {text!r} is not a number from the list"])
             todo_id = open_todos[int(text) - 1].id or 0
-            return lambda store: store.set_todo_done(todo_id, True, user=user)
+            return lambda store, who: store.set_todo_done(todo_id, True, user=who.name)
 
         self._prompt("prompt.todo", change, "1" if open_todos else "")
+
+
+def _shown(value: object) -> str:
+    """A field's value as text for the conflict dialog."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
