@@ -419,15 +419,11 @@ def main() -> None:
     cli(prog_name="tuicrm")
 
 
-from tuicrm import (  # noqa: E402  (the modules add their commands to the group above    cli_review,  # noqa: F401  (registers review and lesson)
-)
-    cli_io,  # noqa: F401  (registers import and export    cli_review,  # noqa: F401  (registers review and lesson)
-)
-    cli_segment,  # noqa: F401  (registers segment, due, rules    cli_review,  # noqa: F401  (registers review and lesson)
-)
-    cli_team,  # noqa: F401  (registers the team commands    cli_review,  # noqa: F401  (registers review and lesson)
-)
+from tuicrm import (  # noqa: E402  (the modules add their commands to the group above)
+    cli_io,  # noqa: F401  (registers import and export)
     cli_review,  # noqa: F401  (registers review and lesson)
+    cli_segment,  # noqa: F401  (registers segment, due, rules)
+    cli_team,  # noqa: F401  (registers the team commands)
 )
 
 if __name__ == "__main__":
