@@ -12,6 +12,7 @@ from textual.widgets import Input, Static
 from tuicrm.core.permissions import Actor
 from tuicrm.core.store import Store, team
 from tuicrm.tui.app import TuiCrmApp
+from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.conflict import ConflictScreen
 from tuicrm.tui.screens.profile import ProfileScreen
 
@@ -52,7 +53,11 @@ def status_of(path: Path, customer_id: int = 1) -> str:
 
 @pytest.mark.parametrize("choice", ["overwrite", "reload"])
 async def test_second_save_shows_the_conflict_dialog(make_app: AppFactory, team_db: Path,
-                                                     choice: str) -> None:
+                                                     choice: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # The second rep must not notice the first save by polling before pressing save
+    # (that would be right, but on a slow machine it would turn this test into a race).
+    monkeypatch.setattr(CrmScreen, "POLL_SECONDS", 3600.0)
     first, second = make_app(user=USER), make_app(user=OTHER)
     async with first.run_test(size=(80, 24)) as one, \
             second.run_test(size=(80, 24)) as two:
