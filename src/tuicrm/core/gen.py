@@ -150,20 +150,20 @@ def generate(
         # SQLite releases the GIL while it works, so the two overlap.
         with store.bulk_load(rebuild_indexes=count >= first_id), \
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="gen-writer") as writer:
+            def wait(written: Future[int] | None) -> None:
+                if written is not None:
+                    n = written.result()  # re-raises the writer's error here
+                    if progress:
+                        progress(n)
+
             pending: Future[int] | None = None
             for offset in range(0, count, batch):
                 n = min(batch, count - offset)
                 rows = _batch(rng, start_index + offset, first_id + offset, n, end, reps, now)
                 grams = sorted((gram, row[0]) for row in rows[0] for gram in name_grams(row[2]))
-                if pending is not None and progress:
-                    progress(pending.result())
-                elif pending is not None:
-                    pending.result()
+                wait(pending)
                 pending = writer.submit(_write, store, rows, grams, first_id + offset, n)
-            if pending is not None:
-                written = pending.result()
-                if progress:
-                    progress(written)
+            wait(pending)
         store.resegment()
     return count
 
