@@ -14,6 +14,7 @@ from tuicrm.core.store import Store
 from tuicrm.tui.app import TuiCrmApp
 from tuicrm.tui.screens.profile import ProfileScreen
 from tuicrm.tui.screens.review import FigureCustomersScreen, ReviewScreen
+from tuicrm.tui.widgets.lessons import LessonsPanel
 
 TODAY = dt.date(2024, 3, 25)  # the day of the app fixtures (tests/tui/conftest.py)
 
@@ -92,3 +93,51 @@ def test_review_snapshot(snap_compare: Any, make_app: AppFactory) -> None:
         await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def add_lesson_on_first_customer(app_db: Path) -> str:
+    from tuicrm.core.review import Lesson, add_lesson
+
+    with Store(app_db) as store:
+        add_lesson(store, Lesson.model_validate({
+            "title": "[@click=app.quit]报价[/]", "kind": "failure",
+            "advice": "quote tiers early", "customer_ids": [1], "tags": ["价格"]}),
+            user="经理", at=TODAY)
+        return store.customer(1).name
+
+
+async def test_lesson_shows_on_its_profile(make_app: AppFactory, app_db: Path) -> None:
+    add_lesson_on_first_customer(app_db)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_profile(1)
+        await settle(pilot)
+        panel = app.screen.query_one(LessonsPanel)
+        text = str(panel.render())
+        assert "- [@click=app.quit]报价[/]: quote tiers early" in text
+        assert isinstance(app.screen, ProfileScreen)
+
+
+async def test_palette_finds_a_lesson_and_opens_its_customer(make_app: AppFactory,
+                                                             app_db: Path) -> None:
+    add_lesson_on_first_customer(app_db)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"价格")
+        wanted = "lesson: [@click=app.quit]报价[/]\nquote tiers early"
+        for _ in range(40):  # the palette searches in the background
+            await pilot.pause(0.05)
+            hits = app.screen.query_one(OptionList)
+            prompts = [str(hits.get_option_at_index(i).prompt)
+                       for i in range(hits.option_count)]
+            if wanted in prompts:
+                break
+        assert wanted in prompts
+        hits.highlighted = prompts.index(wanted)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ProfileScreen)
+        assert app.screen.customer_id == 1

@@ -14,10 +14,12 @@ from textual.message import Message
 from textual.widgets import Footer, Static
 
 from tuicrm.core.models import Contact, CustomerProfile, InvalidInput, Tag
+from tuicrm.core.review import find_lessons
 from tuicrm.core.store import Store, StoreError
 from tuicrm.tui.labels import wan
 from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.dialogs import PromptScreen
+from tuicrm.tui.widgets.lessons import LessonsLoaded, LessonsPanel
 from tuicrm.tui.widgets.tag_chips import TagChips
 
 # Fields a rep may edit from the profile with ``e`` (field = value).
@@ -68,6 +70,7 @@ class ProfileScreen(CrmScreen):
             yield Static(id="profile-header")
             yield TagChips(id="profile-tags")
             yield Static(id="profile-body")
+            yield LessonsPanel(id="profile-lessons")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -90,12 +93,18 @@ class ProfileScreen(CrmScreen):
         """Read the profile again."""
         with self.lanes["profile"].use() as store:
             profile = store.profile(self.customer_id)
+            lessons = find_lessons(store, customer_id=self.customer_id, limit=20)
         self.post_message(ProfileLoaded(profile))
+        self.post_message(LessonsLoaded(lessons))
 
     @on(ProfileLoaded)
     def _loaded(self, event: ProfileLoaded) -> None:
         self.profile = event.profile
         self._draw()
+
+    @on(LessonsLoaded)
+    def _lessons_loaded(self, event: LessonsLoaded) -> None:
+        self.query_one(LessonsPanel).show(event.lessons, self.labels("profile.lessons"))
 
     @work(thread=True, group="write", exit_on_error=False)
     def _save(self, change: Callable[[Store], Any]) -> None:
