@@ -25,13 +25,13 @@ class LessonsPanel(Static):
     """Each lesson on a line: +/- (success/failure), title, what to repeat or avoid."""
 
     DEFAULT_CSS = """
-    LessonsPanel { height: auto; padding: 0 1; }
+    LessonsPanel { height: auto; padding: 0 1; display: none; }
     """
 
     def show(self, lessons: Sequence[Lesson], title: str) -> None:
         """Show ``lessons`` under ``title``; nothing at all when there are none."""
+        self.display = bool(lessons)
         if not lessons:
-            self.update("")
             return
         # Lessons are user text: Content pieces, never markup.
         lines = [Content.styled(title, "bold")]
