@@ -141,3 +141,27 @@ async def test_palette_finds_a_lesson_and_opens_its_customer(make_app: AppFactor
         await settle(pilot)
         assert isinstance(app.screen, ProfileScreen)
         assert app.screen.customer_id == 1
+
+
+async def test_meeting_walks_the_agenda_and_keeps_decisions(make_app: AppFactory,
+                                                            app_db: Path) -> None:
+    agenda = overdue_ids(app_db)  # no tier moved in the demo data: the overdue ones
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_review()
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await pilot.press("n", "n", "p")
+        await settle(pilot)
+        assert screen.current is not None and screen.current.id == agenda[0]
+        await pilot.press("d")
+        await pilot.press(*"call [b]boss[/b]", "enter")
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+    with Store(app_db) as store:
+        assert [t.text for t in store.todos(agenda[0])].count("call [b]boss[/b]") == 1
+    minutes = (app_db.parent / f"minutes-{TODAY.isoformat()}.md").read_text(encoding="utf-8")
+    assert "call [b]boss[/b]" in minutes and f"(#{agenda[0]})" in minutes
