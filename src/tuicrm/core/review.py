@@ -441,3 +441,36 @@ def find_lessons(store: Store, *, query: str = "", customer_id: int | None = Non
 
     return [Lesson.model_validate(row)
             for row in sql.lessons(store, query=query, customer_id=customer_id, limit=limit)]
+
+
+# -- meeting ------------------------------------------------------------------------------
+
+MEETING_OVERDUE_AT_MOST = 50
+
+
+def discussion_ids(period: PeriodReview) -> list[int]:
+    """The customers the meeting walks through: tier moved, lifecycle moved, then the
+    overdue ones (at most :data:`MEETING_OVERDUE_AT_MOST` of them, lowest id first)."""
+    ids: list[int] = []
+    for key in ("tier_moves", "lifecycle_moves"):
+        ids += period.figure(key).customer_ids
+    ids += period.figure("overdue").customer_ids[:MEETING_OVERDUE_AT_MOST]
+    return list(dict.fromkeys(ids))
+
+
+class Decision(BaseModel):
+    """What the meeting decided about one customer (kept as a to-do)."""
+
+    customer_id: int
+    customer: str
+    text: str
+    owner: str
+    due: dt.date
+
+
+def minutes_markdown(start: dt.date, end: dt.date, decisions: list[Decision]) -> str:
+    """The meeting's minutes: one line per decision."""
+    lines = [f"# Review meeting {start} – {end}", ""]
+    lines += [f"- **{d.customer}** (#{d.customer_id}): {d.text} — {d.owner or '-'}, "
+              f"by {d.due}" for d in decisions] or ["- No decision recorded."]
+    return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 
 from tuicrm.tui.commands import CustomerCommands
 from tuicrm.tui.labels import Labels, Language, language_from_environment
+from tuicrm.tui.lesson_commands import LessonCommands
 from tuicrm.tui.screens.base import CrmMixin, translate_bindings
 from tuicrm.tui.stores import StoreFactory, StoreLanes
 
@@ -21,7 +22,7 @@ class TuiCrmApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tuicrm"
     ENABLE_COMMAND_PALETTE = True
-    COMMANDS = App.COMMANDS | {CustomerCommands}
+    COMMANDS = App.COMMANDS | {CustomerCommands, LessonCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),

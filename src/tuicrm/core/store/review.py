@@ -147,10 +147,6 @@ def quarter_customer_counts(store: Store,
     return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
 
-_QUARTER_OF_DATE = (
-    "date(date, 'start of month', "
-    "printf('-%d months', (CAST(strftime('%m', date) AS INTEGER) - 1) % 3))"
-)
 _UNRESOLVED = (
     "sum(id IN (SELECT t.followup_id FROM todos t JOIN followups u ON u.id = t.followup_id "
     "WHERE t.done = 0 AND u.feedback != ''))"
@@ -164,14 +160,23 @@ def quarter_followup_counts(store: Store, start: dt.date, end: dt.date,
     before ``current`` (segment and owner ``None``), per segment and owner from
     ``current`` on. Per customer first, then through the narrow (id, segment, owner)
     index: a lookup per follow-up in the wide customers table would be 3× slower."""
-    trend = store.conn.execute(
-        f"SELECT {_QUARTER_OF_DATE} AS quarter, NULL AS segment, NULL AS owner, "
-        f"sum(satisfaction) AS satisfaction_sum, count(satisfaction) AS rated, "
-        f"{_UNRESOLVED} AS unresolved FROM followups "
-        "WHERE date >= ? AND date < ? GROUP BY 1",
-        [start.isoformat(), current.isoformat()])
-    names = [d[0] for d in trend.description]
-    rows = [dict(zip(names, r, strict=True)) for r in trend.fetchall()]
+    rows: list[dict[str, Any]] = []
+    quarter = start
+    # One plain aggregate per earlier quarter: a GROUP BY on a date expression would
+    # compute and sort it for every follow-up (3× slower).
+    while quarter < current:
+        following = dt.date(quarter.year + quarter.month // 10, (quarter.month + 2) % 12 + 1, 1)
+        total, rated = store.conn.execute(
+            "SELECT sum(satisfaction), count(satisfaction) FROM followups "
+            "WHERE date >= ? AND date < ?", [quarter.isoformat(), following.isoformat()]
+        ).fetchone()
+        unresolved = store.conn.execute(
+            "SELECT count(DISTINCT u.id) FROM todos t JOIN followups u ON u.id = t.followup_id "
+            "WHERE t.done = 0 AND u.feedback != '' AND u.date >= ? AND u.date < ?",
+            [quarter.isoformat(), following.isoformat()]).fetchone()[0]
+        rows.append({"quarter": quarter.isoformat(), "segment": None, "owner": None,
+                     "satisfaction_sum": total, "rated": rated, "unresolved": unresolved})
+        quarter = following
     grouped = store.conn.execute(
         f"""
         SELECT :current AS quarter, c.segment, c.owner,
@@ -237,12 +242,17 @@ def tier_distribution(store: Store) -> list[tuple[str, int]]:
 
 
 def weekly_followups(store: Store, start: dt.date, end: dt.date) -> list[tuple[str, str, int]]:
-    """(week start, owner, follow-ups) from ``start`` to ``end``."""
-    rows = store.conn.execute(
-        "SELECT date(date, printf('-%d days', (CAST(strftime('%w', date) AS INTEGER) + 6) % 7)),"
-        " owner, count(*) FROM followups WHERE date BETWEEN ? AND ? GROUP BY 1, 2 ORDER BY 1, 2",
-        [start.isoformat(), end.isoformat()]).fetchall()
-    return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+    """(week start, owner, follow-ups) from ``start`` to ``end``. Counted by day and owner
+    in the order of the (date, owner …) index, then binned into weeks here: grouping on a
+    week expression in SQL would sort every follow-up."""
+    weeks: dict[tuple[str, str], int] = {}
+    for day, owner, count in store.conn.execute(
+        "SELECT date, owner, count(*) FROM followups WHERE date BETWEEN ? AND ? "
+        "GROUP BY date, owner", [start.isoformat(), end.isoformat()]):
+        date = dt.date.fromisoformat(day)
+        week = (date - dt.timedelta(days=date.weekday())).isoformat()
+        weeks[(week, str(owner))] = weeks.get((week, str(owner)), 0) + int(count)
+    return [(week, owner, count) for (week, owner), count in sorted(weeks.items())]
 
 
 # -- lessons ---------------------------------------------------------------------------

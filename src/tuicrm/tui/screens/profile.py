@@ -15,11 +15,13 @@ from textual.widgets import Footer, Static
 
 from tuicrm.core.models import Contact, Customer, CustomerProfile, InvalidInput, Tag
 from tuicrm.core.permissions import Actor, require_edit
+from tuicrm.core.review import find_lessons
 from tuicrm.core.store import Conflict, Store, StoreError, team
 from tuicrm.tui.labels import wan
 from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.conflict import ConflictChoice, ConflictScreen, FieldClash
 from tuicrm.tui.screens.dialogs import PromptScreen
+from tuicrm.tui.widgets.lessons import LessonsLoaded, LessonsPanel
 from tuicrm.tui.widgets.tag_chips import TagChips
 
 # Fields a rep may edit from the profile with ``e`` (field = value).
@@ -85,6 +87,7 @@ class ProfileScreen(CrmScreen):
             yield Static(id="profile-header")
             yield TagChips(id="profile-tags")
             yield Static(id="profile-body")
+            yield LessonsPanel(id="profile-lessons")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -112,7 +115,9 @@ class ProfileScreen(CrmScreen):
         with self.lanes["profile"].use() as store:
             profile = store.profile(self.customer_id)
             editor = team.last_editor(store, self.customer_id)
+            lessons = find_lessons(store, customer_id=self.customer_id, limit=20)
         self.post_message(ProfileLoaded(profile, editor))
+        self.post_message(LessonsLoaded(lessons))
 
     @on(ProfileLoaded)
     def _loaded(self, event: ProfileLoaded) -> None:
@@ -124,6 +129,10 @@ class ProfileScreen(CrmScreen):
                 and event.editor not in ("", self.user):
             self.notify(self.labels("changed.by", name=after.name, who=event.editor),
                         markup=False)
+
+    @on(LessonsLoaded)
+    def _lessons_loaded(self, event: LessonsLoaded) -> None:
+        self.query_one(LessonsPanel).show(event.lessons, self.labels("profile.lessons"))
 
     @work(thread=True, group="write", exit_on_error=False)
     def _save(self, change: Change) -> None:

@@ -16,9 +16,19 @@ from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
-from tuicrm.core.models import CustomerRow
-from tuicrm.core.review import PeriodReview, period_review, week_of
+from tuicrm.core.models import CustomerRow, Todo
+from tuicrm.core.review import (
+    Decision,
+    PeriodReview,
+    discussion_ids,
+    minutes_markdown,
+    period_review,
+    week_of,
+)
 from tuicrm.tui.screens.base import CrmScreen
+from tuicrm.tui.screens.dialogs import PromptScreen
+
+DECISION_DUE_DAYS = 7
 
 # The customers a figure opens are listed by id; a figure of more stays countable but
 # only its first ones are listed (the list is for the meeting, not for paging).
@@ -41,6 +51,14 @@ class CustomersFetched(Message):
         self.title = title
         self.rows = rows
         self.total = total
+
+
+class CurrentFetched(Message):
+    """The customer under discussion was read."""
+
+    def __init__(self, row: CustomerRow) -> None:
+        super().__init__()
+        self.row = row
 
 
 class FigureCustomersScreen(CrmScreen):
@@ -102,10 +120,15 @@ class ReviewScreen(CrmScreen):
         Binding("enter", "open", "Customers", id="review.customers"),
         Binding("left_square_bracket", "week(-1)", "Week before", id="review.previous"),
         Binding("right_square_bracket", "week(1)", "Week after", id="review.next"),
+        Binding("n", "step(1)", "Next to discuss", id="review.meeting_next"),
+        Binding("p", "step(-1)", "Previous", show=False, id="review.meeting_previous"),
+        Binding("d", "decide", "Decide", id="review.decide"),
+        Binding("w", "minutes", "Minutes", id="review.minutes"),
     ]
 
     DEFAULT_CSS = """
     ReviewScreen #review-title { height: 1; padding: 0 1; text-style: bold; }
+    ReviewScreen #review-meeting { height: auto; padding: 0 1; display: none; }
     ReviewScreen #review-body { height: 1fr; }
     ReviewScreen #review-figures { width: 42; height: 1fr; }
     ReviewScreen #review-charts { width: 1fr; height: 1fr; }
@@ -119,9 +142,15 @@ class ReviewScreen(CrmScreen):
         self.review: PeriodReview | None = None
         # Row key of the figures table → (title, customer ids).
         self.behind: dict[str, tuple[str, list[int]]] = {}
+        # Meeting mode: the customers to discuss, where we are, what was decided.
+        self.agenda: list[int] = []
+        self.at = -1
+        self.current: CustomerRow | None = None
+        self.decisions: list[Decision] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="review-title")
+        yield Static(id="review-meeting")
         with Horizontal(id="review-body"):
             yield DataTable(id="review-figures", cursor_type="row", zebra_stripes=True)
             with Vertical(id="review-charts"):
@@ -182,6 +211,7 @@ class ReviewScreen(CrmScreen):
             table.add_row(Text(label), Text(str(len(move.customer_ids)), justify="right"),
                           key=key)
         self._draw_charts(review)
+        self.agenda, self.at = discussion_ids(review), -1
 
     def _draw_charts(self, review: PeriodReview) -> None:
         tiers = self.query_one("#chart-tiers", PlotextPlot)
@@ -244,3 +274,69 @@ class ReviewScreen(CrmScreen):
     def action_back(self) -> None:
         """Back to where the review was opened."""
         self.dismiss()
+
+    # -- meeting mode ---------------------------------------------------------------------
+
+    def action_step(self, step: int) -> None:
+        """The next (or previous) customer to discuss."""
+        if not self.agenda:
+            return
+        self.at = max(0, min(len(self.agenda) - 1, self.at + step))
+        self._fetch_current(self.agenda[self.at])
+
+    @work(thread=True, group="review-customers", exit_on_error=False)
+    def _fetch_current(self, customer_id: int) -> None:
+        with self.lanes["review"].use() as store:
+            rows = store.rows_by_id([customer_id])
+        if rows:
+            self.post_message(CurrentFetched(rows[0]))
+
+    @on(CurrentFetched)
+    def _current_fetched(self, event: CurrentFetched) -> None:
+        self.current = row = event.row
+        meeting = self.query_one("#review-meeting", Static)
+        meeting.display = True
+        due = row.next_due.isoformat() if row.next_due else "-"
+        meeting.update(Text(f"{self.at + 1}/{len(self.agenda)}  {row.name} · {row.tier} · "
+                            f"{row.status} · {row.owner} · due {due}"))
+
+    def action_decide(self) -> None:
+        """Record a decision on the customer under discussion as a to-do."""
+        row = self.current
+        if row is None:
+            return
+
+        def typed(text: str | None) -> None:
+            if text and text.strip():
+                decision = Decision(customer_id=row.id, customer=row.name, text=text.strip(),
+                                    owner=row.owner,
+                                    due=self.today + dt.timedelta(days=DECISION_DUE_DAYS))
+                self._save_decision(decision)
+
+        self.app.push_screen(PromptScreen(f"{row.name}: decision"), typed)
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _save_decision(self, decision: Decision) -> None:
+        with self.lanes["write"].use() as store:
+            store.add_todo(decision.customer_id, Todo(text=decision.text, due=decision.due,
+                                                      owner=decision.owner), user=self.user)
+        self.decisions.append(decision)
+
+    def minutes(self) -> str:
+        """The minutes of the meeting so far (Markdown)."""
+        assert self.start is not None and self.end is not None
+        return minutes_markdown(self.start, self.end, self.decisions)
+
+    def action_minutes(self) -> None:
+        """Write the minutes beside the database and say where."""
+        self._write_minutes(self.minutes())
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _write_minutes(self, text: str) -> None:
+        from pathlib import Path
+
+        with self.lanes["write"].use() as store:
+            folder = Path(store.path).parent if isinstance(store.path, Path) else Path.cwd()
+        path = folder / f"minutes-{self.today.isoformat()}.md"
+        path.write_text(text, encoding="utf-8")
+        self.app.call_from_thread(self.notify, f"minutes: {path}", markup=False)
