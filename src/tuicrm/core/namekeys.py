@@ -17,7 +17,9 @@ from pypinyin.seg import mmseg
 
 from tuicrm.core.text import _HAN, normalize_name, pinyin_full, pinyin_initials
 
-_MEMO_LIMIT = 400_000
+# The memo holds the rests of names (恒达科技有限公司), mostly unique: a small one keeps the
+# common rests (科技有限公司) between clears without a hundred MB of names held at once.
+_MEMO_LIMIT = 50_000
 _RUNS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[^\u3400-\u9fff\uf900-\ufaff]+")
 
 

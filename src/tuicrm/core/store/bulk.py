@@ -188,12 +188,9 @@ class BulkImport:
         ``skip_invalid``) or on a dry run."""
         summary = self.summary
         cache = self.conn.execute("PRAGMA cache_size").fetchone()[0]
-        threads = self.conn.execute("PRAGMA threads").fetchone()[0]
         try:
             with self.store.write():
                 self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-                # CREATE INDEX and the grams' ORDER BY sort with a helper thread.
-                self.conn.execute("PRAGMA threads = 2")
                 self._start()
                 chunk: list[ImportRow] = []
                 for row in rows:
@@ -211,7 +208,6 @@ class BulkImport:
             summary.batch_id = None
         finally:
             self.conn.execute(f"PRAGMA cache_size = {int(cache)}")
-            self.conn.execute(f"PRAGMA threads = {int(threads)}")
         return summary
 
     # -- the batch ----------------------------------------------------------------------

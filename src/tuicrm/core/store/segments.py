@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -428,21 +429,37 @@ def _fill_moves(conn: sqlite3.Connection, table: str, report: SegmentReport,
 # index updates (a first segmentation of 1,000,000 customers).
 _REBUILD_INDEXES_FROM = 50_000
 _SEGMENT_COLUMNS = ("tier", "lifecycle", "segment", "strategy", "cadence_days", "next_due")
+# Each stored column and its old value in the temp table.
+_OLD_COLUMN = {"tier": "old_tier", "lifecycle": "old_lifecycle", "segment": "old_segment",
+               "strategy": "old_strategy", "cadence_days": "old_cadence",
+               "next_due": "old_next_due"}
+
+
+def _changed_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    """The stored columns whose value changes for at least one customer of ``table``."""
+    flags = conn.execute(
+        "SELECT " + ", ".join(f"max({c} IS NOT {old})" for c, old in _OLD_COLUMN.items())
+        + f" FROM temp.{table}"
+    ).fetchone()
+    return [column for column, flag in zip(_OLD_COLUMN, flags, strict=True) if flag]
 
 
 @contextmanager
-def _indexes_rebuilt_if(conn: sqlite3.Connection, rebuild: bool) -> Iterator[None]:
-    """Drop the customers' indexes on segmentation columns for the block, then rebuild
-    them from the schema's own text (inside the caller's transaction)."""
-    if not rebuild:
+def _indexes_rebuilt_if(conn: sqlite3.Connection, rebuild: bool,
+                        columns: Sequence[str] = _SEGMENT_COLUMNS) -> Iterator[None]:
+    """Drop the customers' indexes on these segmentation columns for the block, then
+    rebuild them from the schema's own text (inside the caller's transaction)."""
+    if not rebuild or not columns:
         yield
         return
+    # Read from the index's text, not pragma_index_info: that names no column for an
+    # expression such as coalesce(next_due, ''), which must go too.
+    named = re.compile(r"\b(?:" + "|".join(map(re.escape, columns)) + r")\b")
     indexes = [
         (name, sql) for name, sql in conn.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
             "AND tbl_name = 'customers' AND sql IS NOT NULL")
-        if any(column in {c[2] for c in conn.execute(
-            "SELECT * FROM pragma_index_info(?)", [name])} for column in _SEGMENT_COLUMNS)
+        if named.search(sql.partition("(")[2])
     ]
     for name, _ in indexes:
         conn.execute(f'DROP INDEX "{name}"')
@@ -489,12 +506,16 @@ def segment(store: Store, rules: Rules, today: dt.date, ids: Sequence[int] | Non
             )
             conn.execute("DROP TABLE temp.seg_why")
         step("storing")
-        with _indexes_rebuilt_if(conn, report.changed >= _REBUILD_INDEXES_FROM):
-            conn.execute(
-                "UPDATE customers SET tier = s.tier, lifecycle = s.lifecycle, "
-                "segment = s.segment, strategy = s.strategy, cadence_days = s.cadence_days, "
-                "next_due = s.next_due FROM temp.seg AS s WHERE customers.id = s.id"
-            )
+        # Only the columns that change somewhere are set, so SQLite leaves the indexes on
+        # the others alone (it updates every index on a column named in SET).
+        columns = _changed_columns(conn, "seg") if report.changed else []
+        with _indexes_rebuilt_if(conn, report.changed >= _REBUILD_INDEXES_FROM, columns):
+            if columns:
+                conn.execute(
+                    "UPDATE customers SET "
+                    + ", ".join(f"{column} = s.{column}" for column in columns)
+                    + " FROM temp.seg AS s WHERE customers.id = s.id"
+                )
         step("counting")
         if ids is None:
             report.tiers = _tier_counts(conn, "SELECT tier FROM customers")
