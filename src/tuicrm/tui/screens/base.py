@@ -92,6 +92,7 @@ class CrmScreen(CrmMixin, Screen[Any]):
 
     POLL_SECONDS: ClassVar[float] = 3.0
     _data_version: int | None = None
+    _polling = False
 
     def on_mount(self) -> None:
         translate_bindings(self, self.labels)
@@ -101,13 +102,17 @@ class CrmScreen(CrmMixin, Screen[Any]):
 
     def look_for_changes(self) -> None:
         """Ask (in a worker) whether the database changed; quiet when it did not."""
-        if self.is_current:
+        if self.is_current and not self._polling:
             self._poll_data_version()
 
-    @work(thread=True, group="poll", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="poll", exit_on_error=False)
     def _poll_data_version(self) -> None:
-        with self.lanes["poll"].use() as store:
-            version = team.data_version(store)
+        self._polling = True
+        try:
+            with self.lanes["poll"].use() as store:
+                version = team.data_version(store)
+        finally:
+            self._polling = False
         seen, self._data_version = self._data_version, version
         if seen is not None and version != seen:
             self.post_message(DatabaseChanged())
