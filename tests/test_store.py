@@ -143,3 +143,19 @@ def test_the_demo_profile_carries_everything(demo_store: Store) -> None:
     assert profile.followups[0].feedback.startswith("竞品价格更低")
     assert profile.plans[0].customer_type == "常规跟进型"
     assert [t.text for t in profile.todos] == ["整理差异化优势资料"]
+
+
+def test_text_an_older_tool_wrote_stays_readable_and_editable(store: Store) -> None:
+    """A name longer than input allows, or with an escape sequence in it, put there by a
+    sqlite3 shell: the customer still opens, its other fields can still be edited, and
+    lists show the escape as a picture, never as the escape itself."""
+    customer_id = store.add_customer(Customer.parse({"name": "旧数据"}))
+    store.conn.execute("UPDATE customers SET name = ? WHERE id = ?",
+                       ["长" * 300 + "\x1b]52;c;SGVsbG8=\x07", customer_id])
+    assert store.customer(customer_id).name.startswith("长" * 300)
+    updated = store.update_customer(customer_id, {"status": "跟进中"})
+    assert updated.status == "跟进中"
+    with pytest.raises(InvalidInput, match=r"^name: '长+'… is 301 characters long"):
+        store.update_customer(customer_id, {"name": "长" * 301})
+    [row] = store.rows_by_id([customer_id])
+    assert "\x1b" not in row.name and "\x07" not in row.name and "␛" in row.name

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tuicrm.core.search import SearchPlan, plan_search
+from tuicrm.core.textcells import printable
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -123,7 +124,9 @@ def fetch_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> list[Sequence[An
 
 def _found(r: Sequence[Any]) -> FoundCustomer:
     return FoundCustomer(
-        id=r[0], name=r[1], tier=r[2], status=r[3], owner=r[4], industry=r[5],
+        # Control characters an older tool let in are drawn as pictures, as in the app.
+        id=r[0], name=printable(r[1]), tier=printable(r[2]), status=printable(r[3]),
+        owner=printable(r[4]), industry=printable(r[5]),
         annual_amount=r[6], total_amount=r[7],
         last_contact_date=dt.date.fromisoformat(r[8]) if r[8] else None,
         next_due=dt.date.fromisoformat(r[9]) if r[9] else None,

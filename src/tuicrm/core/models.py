@@ -8,6 +8,7 @@ bad value raises a message that names the field and the value
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -17,13 +18,16 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
 from tuicrm.core.text import clean_line, clean_text
+from tuicrm.core.textcells import printable
 
 MAX_LINE = 200
 MAX_NOTE = 10_000
+STORED = {"stored": True}
 
 
 class InvalidInput(ValueError):
@@ -79,8 +83,22 @@ def _note(value: Any) -> Any:
     return clean_text(value) if isinstance(value, str) else value
 
 
-Line = Annotated[str, BeforeValidator(_line), Field(max_length=MAX_LINE)]
-Note = Annotated[str, BeforeValidator(_note), Field(max_length=MAX_NOTE)]
+def _at_most(limit: int) -> Callable[[str, ValidationInfo], str]:
+    """A length limit for input; rows read back from the database are taken as they are
+    (an old database or a ``sqlite3`` shell may hold longer text, and it must still open)."""
+
+    def check(value: str, info: ValidationInfo) -> str:
+        context = info.context or {}
+        as_stored = context.get("stored") and info.field_name not in context.get("changed", ())
+        if len(value) > limit and not as_stored:
+            raise ValueError(f"is {len(value)} characters long; at most {limit}")
+        return value
+
+    return check
+
+
+Line = Annotated[str, BeforeValidator(_line), AfterValidator(_at_most(MAX_LINE))]
+Note = Annotated[str, BeforeValidator(_note), AfterValidator(_at_most(MAX_NOTE))]
 Date = Annotated[dt.date | None, BeforeValidator(_parse_date)]
 Yuan = Annotated[int | None, BeforeValidator(_parse_money), AfterValidator(_not_negative)]
 
@@ -91,12 +109,23 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     @classmethod
-    def parse(cls, data: dict[str, Any]) -> Any:
-        """Validate ``data``, raising :class:`InvalidInput` with one message per field."""
+    def parse(cls, data: dict[str, Any], *, changed: Iterable[str] | None = None) -> Any:
+        """Validate ``data``, raising :class:`InvalidInput` with one message per field.
+
+        With ``changed``, ``data`` is a stored model with those fields changed: only they
+        must meet the input limits (an over-long name from an old database must not stop
+        an edit of the status)."""
+        context = None if changed is None else {**STORED, "changed": frozenset(changed)}
         try:
-            return cls.model_validate(data)
+            return cls.model_validate(data, context=context)
         except ValidationError as exc:
             raise InvalidInput(error_messages(exc)) from None
+
+    @classmethod
+    def stored(cls, data: dict[str, Any]) -> Any:
+        """Rebuild a model from a row the store wrote (or an older tool wrote): input
+        limits are not applied again, so nothing already saved becomes unreadable."""
+        return cls.model_validate(data, context=STORED)
 
 
 def error_messages(exc: ValidationError) -> list[str]:
@@ -109,7 +138,8 @@ def error_messages(exc: ValidationError) -> list[str]:
         if isinstance(value, dict | list) or value is None or reason.startswith(repr(value)):
             messages.append(f"{field}: {reason}")
         else:
-            messages.append(f"{field}: {value!r} {reason[:1].lower()}{reason[1:]}")
+            shown = repr(value) if len(str(value)) <= 40 else f"{str(value)[:40]!r}…"
+            messages.append(f"{field}: {shown} {reason[:1].lower()}{reason[1:]}")
     return messages
 
 
@@ -304,17 +334,27 @@ class AuditEntry(Model):
     new: str | None = None
 
 
+def _shown(value: Any) -> Any:
+    return printable(value) if isinstance(value, str) else value
+
+
+# Text read straight from the database for a list, a card or a palette entry: control
+# characters an older tool let in are drawn as pictures, never sent to a terminal.
+Shown = Annotated[str, BeforeValidator(_shown)]
+
+
 class CustomerRow(BaseModel):
-    """One line of a customer list: what the list and ``find`` show."""
+    """One line of a customer list: what the list, the board, the palette and ``find``
+    show."""
 
     model_config = ConfigDict(frozen=True)
 
     id: int
-    name: str
-    tier: str
-    status: str
-    owner: str
-    industry: str
+    name: Shown
+    tier: Shown
+    status: Shown
+    owner: Shown
+    industry: Shown
     annual_amount: int | None
     total_amount: int
     last_contact_date: dt.date | None

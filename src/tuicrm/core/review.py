@@ -439,7 +439,7 @@ def find_lessons(store: Store, *, query: str = "", customer_id: int | None = Non
     """Lessons, newest first, matching ``query`` or linked to ``customer_id``."""
     from tuicrm.core.store import review as sql
 
-    return [Lesson.model_validate(row)
+    return [Lesson.stored(row)
             for row in sql.lessons(store, query=query, customer_id=customer_id, limit=limit)]
 
 

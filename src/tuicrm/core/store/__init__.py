@@ -35,6 +35,7 @@ from tuicrm.core.models import (
     Todo,
 )
 from tuicrm.core.search import plan_search
+from tuicrm.core.store.listing import customer_row
 from tuicrm.core.store.migrations import migrations
 from tuicrm.core.text import name_grams, normalize_name, pinyin_full, pinyin_initials
 
@@ -252,7 +253,7 @@ class Store:
                     "since you opened it",
                     current,
                 )
-            updated = Customer.parse({**current.model_dump(), **changes})
+            updated = Customer.parse({**current.model_dump(), **changes}, changed=changes)
             new_values = _customer_values(updated)
             old_values = _customer_values(current)
             changed = {k: v for k, v in new_values.items() if old_values.get(k) != v}
@@ -371,7 +372,7 @@ class Store:
             [customer_id],
         ).fetchall()
         keys = ("id", "name", "title", "role", "cares_about", "phone", "email")
-        return [Contact.model_validate(dict(zip(keys, r, strict=True))) for r in rows]
+        return [Contact.stored(dict(zip(keys, r, strict=True))) for r in rows]
 
     def add_followup(self, customer_id: int, followup: FollowUp, *, user: str = "") -> int:
         """Record a follow-up with its to-dos; the customer's tags and due date follow."""
@@ -426,7 +427,7 @@ class Store:
         keys = ("id", "customer_id", "date", "method", "participants", "content", "feedback",
                 "owner", "next_date", "satisfaction", "entered_at")
         followups = [
-            FollowUp.model_validate(dict(zip(keys, r, strict=True)))
+            FollowUp.stored(dict(zip(keys, r, strict=True)))
             for r in self.conn.execute(sql, params).fetchall()
         ]
         todos: dict[int, list[Todo]] = {}
@@ -449,7 +450,7 @@ class Store:
             params,
         ).fetchall()
         return [
-            (r[0], Todo.model_validate(
+            (r[0], Todo.stored(
                 {"id": r[1], "text": r[2], "due": r[3], "owner": r[4], "done": bool(r[5])}))
             for r in rows
         ]
@@ -500,7 +501,7 @@ class Store:
         plan_keys = ("id", "customer_id", "customer_type", "goal", "owner", "deadline",
                      "expected_effect")
         plans = [
-            StrategyPlan.model_validate(dict(zip(plan_keys, r, strict=True)))
+            StrategyPlan.stored(dict(zip(plan_keys, r, strict=True)))
             for r in self.conn.execute(
                 f"SELECT {', '.join(plan_keys)} FROM strategy_plans WHERE customer_id = ? "
                 "ORDER BY id", [customer_id]).fetchall()
@@ -509,7 +510,7 @@ class Store:
                        "done_on")
         for plan in plans:
             plan.actions = [
-                StrategyAction.model_validate(dict(zip(action_keys, r, strict=True)))
+                StrategyAction.stored(dict(zip(action_keys, r, strict=True)))
                 for r in self.conn.execute(
                     f"SELECT {', '.join(action_keys)} FROM strategy_actions WHERE plan_id = ? "
                     "ORDER BY deadline IS NULL, deadline, id", [plan.id]).fetchall()
@@ -611,7 +612,7 @@ class Store:
         """Every recorded change of a customer, oldest first."""
         keys = ("id", "customer_id", "user", "at", "action", "field", "old", "new")
         return [
-            AuditEntry.model_validate(dict(zip(keys, r, strict=True)))
+            AuditEntry.stored(dict(zip(keys, r, strict=True)))
             for r in self.conn.execute(
                 f"SELECT {', '.join(keys)} FROM audit WHERE customer_id = ? ORDER BY id",
                 [customer_id]).fetchall()
@@ -712,7 +713,7 @@ class Store:
         """List rows for these ids, in the order given."""
         if not ids:
             return []
-        return [_list_row(r) for r in fetch_rows(self.conn, ids)]
+        return [customer_row(r) for r in fetch_rows(self.conn, ids)]
 
 
 _SEARCH_DOC_SQL = """
@@ -830,16 +831,7 @@ def _customer_values(customer: Customer) -> dict[str, Any]:
 def _customer_from_row(row: dict[str, Any]) -> Customer:
     data = {k: v for k, v in row.items() if k in Customer.model_fields}
     data["custom"] = json.loads(row.get("custom") or "{}")
-    return Customer.model_validate(data)
-
-
-def _list_row(r: Sequence[Any]) -> CustomerRow:
-    return CustomerRow(
-        id=r[0], name=r[1], tier=r[2], status=r[3], owner=r[4], industry=r[5],
-        annual_amount=r[6], total_amount=r[7],
-        last_contact_date=dt.date.fromisoformat(r[8]) if r[8] else None,
-        next_due=dt.date.fromisoformat(r[9]) if r[9] else None,
-    )
+    return Customer.stored(data)
 
 
 def _iso(value: dt.date | None) -> str | None:

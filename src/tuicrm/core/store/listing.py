@@ -281,7 +281,7 @@ def page(
         sql += " WHERE " + " AND ".join(clauses)
     sql += f" ORDER BY {key} {direction}, id {direction} LIMIT ?"
     rows = store.conn.execute(sql, [*params, limit]).fetchall()
-    listed = [ListedRow(_row(r), (r[10], r[0])) for r in rows]
+    listed = [ListedRow(customer_row(r), (r[10], r[0])) for r in rows]
     if backwards:
         listed.reverse()
     return listed
@@ -384,7 +384,7 @@ def board_cards(
         params.append(owner)
     sql += " ORDER BY total_amount DESC LIMIT ?"
     params.append(limit)
-    return [_row(r) for r in store.conn.execute(sql, params).fetchall()]
+    return [customer_row(r) for r in store.conn.execute(sql, params).fetchall()]
 
 
 @dataclass(frozen=True)
@@ -430,7 +430,8 @@ def statuses(store: Store) -> list[str]:
     return choices(store, "status")
 
 
-def _row(r: Any) -> CustomerRow:
+def customer_row(r: Any) -> CustomerRow:
+    """A list row from the columns of :data:`ROW_COLUMNS` order."""
     return CustomerRow(
         id=r[0], name=r[1], tier=r[2], status=r[3], owner=r[4], industry=r[5],
         annual_amount=r[6], total_amount=r[7],

@@ -25,7 +25,7 @@ from tuicrm.core.permissions import (
     require_followup,
     require_manager,
 )
-from tuicrm.core.store import ROW_COLUMNS, Store, StoreError, _list_row, utc_now
+from tuicrm.core.store import ROW_COLUMNS, Store, StoreError, customer_row, utc_now
 from tuicrm.core.text import clean_line
 
 POOL_DAYS = 90
@@ -142,7 +142,7 @@ def edit_customer(
     :class:`~tuicrm.core.store.Conflict`."""
     with store.write() as conn:
         current = store.customer(customer_id)
-        wanted = Customer.parse({**current.model_dump(), **changes})
+        wanted = Customer.parse({**current.model_dump(), **changes}, changed=changes)
         changed = [k for k in changes if getattr(wanted, k) != getattr(current, k)]
         require_edit(by, current, changed)
         updated = store.update_customer(
@@ -186,7 +186,7 @@ def pool(store: Store, *, limit: int | None = None) -> list[CustomerRow]:
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    return [_list_row(r) for r in store.conn.execute(sql, params).fetchall()]
+    return [customer_row(r) for r in store.conn.execute(sql, params).fetchall()]
 
 
 # Whether customer ``c`` is stale as of :cutoff: its owner has had it since before the
