@@ -109,9 +109,19 @@ def screen_text(app: TuiCrmApp) -> str:
     return "\n".join(screen_lines(app))
 
 
+def click_actions(app: TuiCrmApp) -> list[str]:
+    """The click action of every cell on screen that has one."""
+    return [str(segment.style.meta["@click"])
+            for strip in app.screen._compositor.render_strips()
+            for segment in strip
+            if segment.style is not None and "@click" in segment.style.meta]
+
+
 def assert_inert(app: TuiCrmApp, ran: list[str]) -> None:
     assert app.is_running
     assert ran == []
+    # No cell anywhere on screen would run the data's action if it were clicked.
+    assert not [action for action in click_actions(app) if "quit" in action]
     shown = app.export_screenshot()
     assert "\x1b]" not in shown and "\x1bP" not in shown and "\x07" not in shown
 
