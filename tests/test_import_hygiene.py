@@ -9,7 +9,7 @@ import pytest
 
 
 @pytest.mark.parametrize("module", [
-    "tuicrm.core.store", "tuicrm.core.store.listing", "tuicrm.core.models", "tuicrm.cli",
+    "tuicrm.core.store", "tuicrm.core.listing", "tuicrm.core.models", "tuicrm.cli",
 ])
 def test_core_imports_without_textual(module: str) -> None:
     code = f"import sys, {module}; print('textual' in sys.modules)"
@@ -28,3 +28,16 @@ def test_the_app_holds_no_sql() -> None:
         text = path.read_text(encoding="utf-8")
         for word in ("sqlite3", "SELECT ", "INSERT ", "UPDATE ", "DELETE FROM"):
             assert word not in text, f"{path.name} mentions {word!r}"
+
+
+@pytest.mark.parametrize("module", [
+    "tuicrm.tui.app", "tuicrm.tui.screens.customers", "tuicrm.core.reader", "tuicrm.cli",
+])
+def test_the_first_frame_needs_neither_pydantic_nor_sqlite_utils(module: str) -> None:
+    """The list's first page reads through a light reader: what it imports is what the
+    start of the app costs (pydantic and sqlite-utils took a quarter of a second)."""
+    code = (f"import sys, {module}; "
+            "print(sorted({'pydantic', 'sqlite_utils', 'click_default_group'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"

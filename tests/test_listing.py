@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from tuicrm.core import listing
 from tuicrm.core.gen import generate
+from tuicrm.core.listing import ListFilter, ListSort
 from tuicrm.core.models import Customer, Tag
-from tuicrm.core.store import Store, listing
-from tuicrm.core.store.listing import ListFilter, ListSort
+from tuicrm.core.store import Store
 
 TODAY = dt.date(2024, 3, 1)
 

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from tuicrm import paths
-from tuicrm.core.lookup import FoundCustomer
+from tuicrm.core.rows import CustomerRow
 
 if TYPE_CHECKING:
-    from tuicrm.core.models import CustomerProfile, CustomerRow
+    from tuicrm.core.models import CustomerProfile
     from tuicrm.core.rules import Rules
     from tuicrm.core.store import Store
     from tuicrm.core.store.segments import RulesSegmenter
@@ -85,6 +85,21 @@ class Context:
             return load_rules(self.rules_path)
         except RulesError as exc:
             fail(f"refusing the rules: {exc}")
+
+    def app_store(self) -> Store:
+        """:meth:`open_store` for the app's workers: a refusal (a broken rules file, an
+        unsafe database) is raised, for the app to show, instead of exiting."""
+        from tuicrm.core.rules import RulesError, load_rules
+        from tuicrm.core.store import Store, StoreError
+        from tuicrm.core.store.segments import make_segmenter
+
+        if self.rules_option and not self.rules_path.exists():
+            raise StoreError(f"--rules: no rules file at {self.rules_path}")
+        try:
+            rules = load_rules(self.rules_path)
+        except RulesError as exc:
+            raise StoreError(f"refusing the rules: {exc}") from None
+        return Store(self.db_path, segmenter=make_segmenter(rules, self.today))
 
     def segmenter(self) -> RulesSegmenter:
         """The segmenter for the rules in force, as of ``today``."""
@@ -222,7 +237,7 @@ def find(ctx: Context, query: str, limit: int, as_json: bool) -> None:
         fail(f"no database at {ctx.db_path}: run 'tuicrm init' or 'tuicrm seed' first")
     try:
         refuse_world_writable(ctx.db_path)
-        rows: Sequence[FoundCustomer | CustomerRow] = lookup.find(
+        rows: Sequence[CustomerRow] = lookup.find(
             ctx.db_path, query, limit=limit)
     except UnsafeFile as exc:
         fail(str(exc))
@@ -230,20 +245,14 @@ def find(ctx: Context, query: str, limit: int, as_json: bool) -> None:
         with ctx.open_store() as store:  # applies the migrations
             rows = store.search(query, limit=limit)
     if as_json:
-        click.echo(json.dumps([_row_json(r) for r in rows], ensure_ascii=False, indent=2))
+        click.echo(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
         return
     if not rows:
         fail(f"no customer matches {query!r}")
     click.echo(_format_rows(rows))
 
 
-def _row_json(row: FoundCustomer | CustomerRow) -> dict[str, Any]:
-    if isinstance(row, FoundCustomer):
-        return row.as_json()
-    return row.model_dump(mode="json")
-
-
-def _format_rows(rows: Sequence[FoundCustomer | CustomerRow]) -> str:
+def _format_rows(rows: Sequence[CustomerRow]) -> str:
     from tuicrm.core.textcells import pad
 
     lines = []
@@ -402,16 +411,23 @@ def demo(ctx: Context) -> None:
         _run_app(ctx)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    with ctx.open_store(create=True) as store:
-        load_demo(store, user=ctx.user, end=ctx.today)
-    _run_app(ctx)
 
 
 def _run_app(ctx: Context) -> None:
+    from tuicrm.core.dbfile import UnsafeFile, refuse_world_writable
+    from tuicrm.core.reader import Reader
     from tuicrm.tui.app import run
 
-    ctx.open_store().close()  # Fail here, with a message, if there is no database.
-    run(ctx.open_store, user=ctx.user, today=ctx.today)
+    # The list reads through light connections, so its first page shows before the
+    # store's imports, migrations and rules are paid for; they follow in the background.
+    path, today = ctx.db_path, ctx.today
+    if not path.exists():
+        fail(f"no database at {path}: run 'tuicrm init' or 'tuicrm seed' first")
+    try:
+        refuse_world_writable(path)
+    except UnsafeFile as exc:
+        fail(str(exc))
+    run(ctx.app_store, user=ctx.user, today=today, reader_factory=lambda: Reader(path))
 
 
 def main() -> None:

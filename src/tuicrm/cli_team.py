@@ -90,7 +90,7 @@ def pool_command(ctx: Context, days: int | None, as_json: bool) -> None:
         returned = team.return_to_pool(store, today=ctx.today, days=days or team.POOL_DAYS)
         rows = team.pool(store)
     if as_json:
-        click.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False,
+        click.echo(json.dumps([r.as_json() for r in rows], ensure_ascii=False,
                               indent=2))
         return
     for entry in returned:

@@ -72,25 +72,52 @@ def test_runs(indexes: list[int], runs: list[tuple[int, int]]) -> None:
     assert _runs(indexes) == runs
 
 
-def test_plain_tuicrm_opens_the_app_with_a_store_factory(
+def test_plain_tuicrm_opens_the_app_with_a_store_and_a_reader(
     monkeypatch: pytest.MonkeyPatch, app_db: Path,
 ) -> None:
+    """The list reads through a light reader; everything else through the store, which
+    carries the rules' segmenter."""
     from tuicrm import cli
+    from tuicrm.core.reader import Reader
     from tuicrm.core.store import Store
 
     opened: dict[str, Any] = {}
 
-    def fake_run(factory: Any, *, user: str, today: dt.date) -> None:
-        store = factory()
-        opened.update(user=user, today=today, customers=store.customer_count())
-        assert isinstance(store, Store)
-        store.close()
+    def fake_run(factory: Any, *, user: str, today: dt.date, reader_factory: Any) -> None:
+        with factory() as store, reader_factory() as reader:
+            assert isinstance(store, Store) and store.segmenter is not None
+            assert isinstance(reader, Reader)
+            opened.update(user=user, today=today, customers=store.customer_count(),
+                          first=reader.rows_by_id([1])[0].name)
 
     monkeypatch.setattr("tuicrm.tui.app.run", fake_run)
     result = CliRunner().invoke(cli.cli, ["--db", str(app_db), "--user", "王",
                                           "--today", "2024-03-25"])
     assert result.exit_code == 0, result.output
-    assert opened == {"user": "王", "today": dt.date(2024, 3, 25), "customers": 9}
+    assert opened == {"user": "王", "today": dt.date(2024, 3, 25), "customers": 9,
+                      "first": "A科技有限公司"}
+
+
+def test_a_broken_rules_file_is_shown_in_the_app(
+    monkeypatch: pytest.MonkeyPatch, app_db: Path,
+) -> None:
+    """The app opens (the list reads without the rules) and the store refuses with the
+    rules file's line, for the app to show."""
+    from tuicrm import cli
+    from tuicrm.core.store import StoreError
+
+    (app_db.parent / "rules.toml").write_text("[value\n", encoding="utf-8")
+    refused: list[str] = []
+
+    def fake_run(factory: Any, *, user: str, today: dt.date, reader_factory: Any) -> None:
+        with pytest.raises(StoreError) as raised:
+            factory()
+        refused.append(str(raised.value))
+
+    monkeypatch.setattr("tuicrm.tui.app.run", fake_run)
+    result = CliRunner().invoke(cli.cli, ["--db", str(app_db)])
+    assert result.exit_code == 0, result.output
+    assert refused and refused[0].startswith("refusing the rules:") and "line 1" in refused[0]
 
 
 def test_plain_tuicrm_without_a_database_says_so(tmp_path: Path) -> None:

@@ -402,7 +402,7 @@ async def test_profile_ticks_a_todo_and_overrides_the_tier(make_app: AppFactory)
 
 async def test_a_failing_query_is_reported(make_app: AppFactory,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from tuicrm.core.store import listing
+    from tuicrm.core import listing
 
     def broken(*args: object, **kwargs: object) -> int:
         raise RuntimeError("disk I/O error")

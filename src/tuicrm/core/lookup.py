@@ -8,53 +8,23 @@ too) and needs only :mod:`sqlite3` and the query planner.
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tuicrm.core.rows import ROW_COLUMNS, CustomerRow, customer_row
 from tuicrm.core.search import SearchPlan, plan_search
-from tuicrm.core.textcells import printable
 
 BUSY_TIMEOUT_MS = 10_000
 
-ROW_COLUMNS = (
-    "id, name, tier, status, owner, industry, annual_amount, total_amount, "
-    "last_contact_date, next_due"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class FoundCustomer:
-    """One line of ``find``: the fields of :class:`~tuicrm.core.models.CustomerRow`."""
-
-    id: int
-    name: str
-    tier: str
-    status: str
-    owner: str
-    industry: str
-    annual_amount: int | None
-    total_amount: int
-    last_contact_date: dt.date | None
-    next_due: dt.date | None
-
-    def as_json(self) -> dict[str, Any]:
-        """The row as ``CustomerRow.model_dump(mode="json")`` gives it."""
-        data = asdict(self)
-        for key in ("last_contact_date", "next_due"):
-            if data[key] is not None:
-                data[key] = data[key].isoformat()
-        return data
 
 
 class SchemaNotReady(Exception):
     """The database lacks the tables or columns the look-up reads (an older schema)."""
 
 
-def find(path: str | Path, query: str, *, limit: int = 20) -> list[FoundCustomer]:
+def find(path: str | Path, query: str, *, limit: int = 20) -> list[CustomerRow]:
     """Customers matching ``query``, ranked as :meth:`Store.search` ranks them.
 
     Reads through a plain connection; raises :class:`SchemaNotReady` when the database
@@ -73,7 +43,7 @@ def find(path: str | Path, query: str, *, limit: int = 20) -> list[FoundCustomer
             if "no such" in str(exc):
                 raise SchemaNotReady(str(exc)) from None
             raise
-        return [_found(r) for r in rows]
+        return [customer_row(r) for r in rows]
     finally:
         conn.close()
 
@@ -120,14 +90,3 @@ def fetch_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> list[Sequence[An
         ).fetchall()
     }
     return [rows[i] for i in ids if i in rows]
-
-
-def _found(r: Sequence[Any]) -> FoundCustomer:
-    return FoundCustomer(
-        # Control characters an older tool let in are drawn as pictures, as in the app.
-        id=r[0], name=printable(r[1]), tier=printable(r[2]), status=printable(r[3]),
-        owner=printable(r[4]), industry=printable(r[5]),
-        annual_amount=r[6], total_amount=r[7],
-        last_contact_date=dt.date.fromisoformat(r[8]) if r[8] else None,
-        next_due=dt.date.fromisoformat(r[9]) if r[9] else None,
-    )

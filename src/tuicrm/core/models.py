@@ -23,7 +23,6 @@ from pydantic import (
 )
 
 from tuicrm.core.text import clean_line, clean_text
-from tuicrm.core.textcells import printable
 
 MAX_LINE = 200
 MAX_NOTE = 10_000
@@ -332,33 +331,6 @@ class AuditEntry(Model):
     field: str = ""
     old: str | None = None
     new: str | None = None
-
-
-def _shown(value: Any) -> Any:
-    return printable(value) if isinstance(value, str) else value
-
-
-# Text read straight from the database for a list, a card or a palette entry: control
-# characters an older tool let in are drawn as pictures, never sent to a terminal.
-Shown = Annotated[str, BeforeValidator(_shown)]
-
-
-class CustomerRow(BaseModel):
-    """One line of a customer list: what the list, the board, the palette and ``find``
-    show."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    name: Shown
-    tier: Shown
-    status: Shown
-    owner: Shown
-    industry: Shown
-    annual_amount: int | None
-    total_amount: int
-    last_contact_date: dt.date | None
-    next_due: dt.date | None
 
 
 class CustomerProfile(BaseModel):

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState
 
-from tuicrm.tui.commands import CustomerCommands
 from tuicrm.tui.labels import Labels, Language, language_from_environment
-from tuicrm.tui.lesson_commands import LessonCommands
 from tuicrm.tui.screens.base import CrmMixin, translate_bindings
-from tuicrm.tui.stores import StoreFactory, StoreLanes
+from tuicrm.tui.stores import ReaderFactory, StoreFactory, StoreLanes
+
+if TYPE_CHECKING:
+    from textual.command import Provider
+
+
+def _customer_commands() -> type[Provider]:
+    from tuicrm.tui.commands import CustomerCommands
+
+    return CustomerCommands
+
+
+def _lesson_commands() -> type[Provider]:
+    from tuicrm.tui.lesson_commands import LessonCommands
+
+    return LessonCommands
 
 
 class TuiCrmApp(App[None]):
@@ -22,7 +36,8 @@ class TuiCrmApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tuicrm"
     ENABLE_COMMAND_PALETTE = True
-    COMMANDS = App.COMMANDS | {CustomerCommands, LessonCommands}
+    # Imported when the palette first opens, not before the first frame.
+    COMMANDS = App.COMMANDS | {_customer_commands, _lesson_commands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -30,9 +45,10 @@ class TuiCrmApp(App[None]):
     ]
 
     def __init__(self, store_factory: StoreFactory, *, user: str, today: dt.date,
-                 language: Language | None = None) -> None:
+                 language: Language | None = None,
+                 reader_factory: ReaderFactory | None = None) -> None:
         super().__init__()
-        self.lanes = StoreLanes(store_factory)
+        self.lanes = StoreLanes(store_factory, reader_factory)
         self.user = user
         self.today = today
         self.labels = Labels(language or language_from_environment())
@@ -80,13 +96,24 @@ class TuiCrmApp(App[None]):
 
         self.push_screen(ReviewScreen())
 
-    @work(thread=True, group="board", exit_on_error=False)
-    def warm_board(self) -> None:
-        """Work out the board's figures ahead, so ``b`` shows them at once."""
-        from tuicrm.core.store import listing
+    @work(thread=True, group="warm", exit_on_error=False)
+    def warm_up(self) -> None:
+        """Once the list shows: open the store (its imports, migrations and rules) and
+        work out the board's figures, so the first save and ``b`` answer at once."""
+        from tuicrm.core import listing
 
+        with self.lanes["write"].use():
+            pass
         with self.lanes["board"].use() as store:
             listing.board(store, today=self.today)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Say so when the app's own background work failed (a broken rules file)."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None \
+                and event.worker.node is self:
+            error = event.worker.error
+            self.notify(f"{error}", title=type(error).__name__, severity="error",
+                        markup=False, timeout=30)
 
     # -- actions --------------------------------------------------------------------------
 
@@ -108,6 +135,8 @@ class TuiCrmApp(App[None]):
         self.refresh_bindings()
 
 
-def run(store_factory: StoreFactory, *, user: str, today: dt.date) -> None:
-    """Open the app on the database the factory opens."""
-    TuiCrmApp(store_factory, user=user, today=today).run()
+def run(store_factory: StoreFactory, *, user: str, today: dt.date,
+        reader_factory: ReaderFactory | None = None) -> None:
+    """Open the app on the database the factory opens (the list reads through the
+    reader factory's light connections, when given)."""
+    TuiCrmApp(store_factory, user=user, today=today, reader_factory=reader_factory).run()

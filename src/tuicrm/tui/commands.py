@@ -10,7 +10,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.markup import escape
 
-from tuicrm.core.models import CustomerRow
+from tuicrm.core.rows import CustomerRow
 
 if TYPE_CHECKING:
     from tuicrm.tui.app import TuiCrmApp

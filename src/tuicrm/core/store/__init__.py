@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from tuicrm.core.lookup import ROW_COLUMNS as ROW_COLUMNS  # team.py imports it from here
 from tuicrm.core.lookup import fetch_rows, match_ids_sql, search_ids
 from tuicrm.core.models import (
     EDITABLE_FIELDS,
@@ -26,7 +25,6 @@ from tuicrm.core.models import (
     Contact,
     Customer,
     CustomerProfile,
-    CustomerRow,
     FollowUp,
     InvalidInput,
     StrategyAction,
@@ -34,8 +32,8 @@ from tuicrm.core.models import (
     Tag,
     Todo,
 )
+from tuicrm.core.rows import CustomerRow, customer_row
 from tuicrm.core.search import plan_search
-from tuicrm.core.store.listing import customer_row
 from tuicrm.core.store.migrations import migrations
 from tuicrm.core.text import name_grams, normalize_name, pinyin_full, pinyin_initials
 

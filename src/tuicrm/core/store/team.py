@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuicrm.core.models import Customer, CustomerRow, FollowUp
+from tuicrm.core import reader
+from tuicrm.core.models import Customer, FollowUp
 from tuicrm.core.permissions import (
     ROLES,
     Actor,
@@ -25,7 +26,8 @@ from tuicrm.core.permissions import (
     require_followup,
     require_manager,
 )
-from tuicrm.core.store import ROW_COLUMNS, Store, StoreError, customer_row, utc_now
+from tuicrm.core.rows import ROW_COLUMNS, CustomerRow, customer_row
+from tuicrm.core.store import Store, StoreError, utc_now
 from tuicrm.core.text import clean_line
 
 POOL_DAYS = 90
@@ -167,13 +169,7 @@ def last_editor(store: Store, customer_id: int) -> str:
     return str(row[0] or "") if row else ""
 
 
-def data_version(store: Store) -> int:
-    """A number that changes when another connection commits to the database.
-
-    ``PRAGMA data_version`` reads the WAL index in shared memory, not the file, so an
-    open screen can ask every few seconds whether anyone saved anything.
-    """
-    return int(store.conn.execute("PRAGMA data_version").fetchone()[0])
+data_version = reader.data_version
 
 
 # -- the public pool -------------------------------------------------------------------

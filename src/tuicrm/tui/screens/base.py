@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
-from tuicrm.core.store import team
+from tuicrm.core.reader import data_version
 from tuicrm.tui.labels import Labels
 from tuicrm.tui.stores import StoreLanes
 
@@ -110,7 +110,7 @@ class CrmScreen(CrmMixin, Screen[Any]):
         self._polling = True
         try:
             with self.lanes["poll"].use() as store:
-                version = team.data_version(store)
+                version = data_version(store)
         finally:
             self._polling = False
         seen, self._data_version = self._data_version, version

@@ -17,9 +17,11 @@ from textual.widget import Widget
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tuicrm.core.models import CustomerRow, InvalidInput
-from tuicrm.core.store import StoreError, listing, team
-from tuicrm.core.store.listing import Board
+from tuicrm.core import listing
+from tuicrm.core.listing import Board
+from tuicrm.core.models import InvalidInput
+from tuicrm.core.rows import CustomerRow
+from tuicrm.core.store import StoreError, team
 from tuicrm.core.textcells import pad
 from tuicrm.tui.labels import Labels, wan
 from tuicrm.tui.screens.base import CrmScreen

@@ -12,8 +12,8 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
-from tuicrm.core.store import listing
-from tuicrm.core.store.listing import ListedRow, ListFilter, ListSort, SortColumn
+from tuicrm.core import listing
+from tuicrm.core.listing import ListedRow, ListFilter, ListSort, SortColumn
 from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.dialogs import PickScreen, PromptScreen
 from tuicrm.tui.widgets.customer_table import CustomerTable
@@ -174,7 +174,7 @@ class CustomersScreen(CrmScreen):
         self.table.set_total(event.generation, event.total)
         self._show_filter()
         if first:
-            self.crm.warm_board()
+            self.crm.warm_up()
 
     def on_screen_resume(self) -> None:
         self.others_saved()

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
-from tuicrm.core.models import CustomerRow, Todo
+from tuicrm.core.models import Todo
 from tuicrm.core.review import (
     Decision,
     PeriodReview,
@@ -25,6 +25,7 @@ from tuicrm.core.review import (
     period_review,
     week_of,
 )
+from tuicrm.core.rows import CustomerRow
 from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.dialogs import PromptScreen
 

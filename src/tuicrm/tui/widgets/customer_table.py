@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tuicrm.core.store.listing import ListedRow, SortKey
+from tuicrm.core.listing import ListedRow, SortKey
 from tuicrm.core.textcells import cell_width, pad
 from tuicrm.tui.labels import Labels, wan
 

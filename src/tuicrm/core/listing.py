@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from tuicrm.core.models import CustomerRow
+from tuicrm.core.rows import CustomerRow, customer_row
 from tuicrm.core.search import plan_search
 
 if TYPE_CHECKING:
@@ -428,13 +428,3 @@ def changes_since(
 def statuses(store: Store) -> list[str]:
     """The statuses in use (the board's rows and the status picker)."""
     return choices(store, "status")
-
-
-def customer_row(r: Any) -> CustomerRow:
-    """A list row from the columns of :data:`ROW_COLUMNS` order."""
-    return CustomerRow(
-        id=r[0], name=r[1], tier=r[2], status=r[3], owner=r[4], industry=r[5],
-        annual_amount=r[6], total_amount=r[7],
-        last_contact_date=dt.date.fromisoformat(r[8]) if r[8] else None,
-        next_due=dt.date.fromisoformat(r[9]) if r[9] else None,
-    )
