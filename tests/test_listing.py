@@ -144,3 +144,33 @@ def test_changes_since_lists_tier_moves_and_lapsed_dues(store: Store) -> None:
         ("甲公司", "tier", "潜力", "中价值"), ("乙公司", "overdue", "", "2024-02-27")]
     mine = listing.changes_since(store, since=dt.date(2024, 2, 23), today=TODAY, owner="李")
     assert [c.row.name for c in mine] == ["乙公司"]
+
+
+@pytest.mark.parametrize("strategy", ["walk", "drive"])
+@pytest.mark.parametrize("text", ["科", "a", "有限", "恒达", "zz"])  # 15, 10, 125, 2, 0 match
+@pytest.mark.parametrize("descending", [False, True])
+def test_short_name_searches_page_alike_walking_or_driving(
+    big: Store, monkeypatch: pytest.MonkeyPatch, strategy: str, text: str, descending: bool,
+) -> None:
+    """A 1–2 character search pages the same whether the name index is walked (each
+    name checked in the index entry) or the matches are looked up and sorted."""
+    limit = 0 if strategy == "walk" else 1_000_000
+    monkeypatch.setattr(listing, "SMALL_NAME_WALK", limit)
+    monkeypatch.setattr(listing, "SMALL", limit)
+    flt = ListFilter(text=text, today=TODAY)
+    sort = ListSort("name", descending)
+    names = {r.row.id: r.row.name for r in _all(big, ListFilter(today=TODAY))}
+    want = [i for i in expected(big, ListFilter(today=TODAY), sort)
+            if text.lower() in names[i].lower()]
+    forward: list[int] = []
+    after = None
+    while chunk := listing.page(big, flt, sort, after=after, limit=5):
+        forward += [r.row.id for r in chunk]
+        after = chunk[-1].key
+    assert forward == want
+    backward: list[int] = []
+    chunk = listing.page(big, flt, sort, from_end=True, limit=5)
+    while chunk:
+        backward = [r.row.id for r in chunk] + backward
+        chunk = listing.page(big, flt, sort, before=chunk[0].key, limit=5)
+    assert backward == want
