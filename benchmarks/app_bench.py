@@ -165,6 +165,7 @@ async def session(db: Path, started: float) -> dict[str, object]:
                     and visible_loaded())
         press("escape")
         await until(lambda: app.focused is table())
+        await asyncio.sleep(0.3)  # the footer shows the list's keys again
         moves: dict[str, list[float]] = {"end": [], "pagedown": [], "pageup": [], "home": []}
         for _ in range(5):
             for key, repeat in (("end", 1), ("pageup", 10), ("home", 1), ("pagedown", 10)):

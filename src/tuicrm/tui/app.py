@@ -39,9 +39,9 @@ class TuiCrmApp(App[None]):
     # Imported when the palette first opens, not before the first frame.
     COMMANDS = App.COMMANDS | {_customer_commands, _lesson_commands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("f2", "language", "中文/English", id="app.language"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False, id="app.quit"),  # in ?
+        Binding("f2", "language", "中文/English", show=False, id="app.language"),
     ]
 
     def __init__(self, store_factory: StoreFactory, *, user: str, today: dt.date,

@@ -60,20 +60,22 @@ class ChoicesFetched(Message):
 class CustomersScreen(CrmScreen):
     """The start screen: every customer, filtered and sorted, a page at a time."""
 
+    # The footer shows what fits in 80 columns with ? (every key) in sight; the rest
+    # are in ? and the palette. Fewer footer keys also make each focus change cheaper.
     BINDINGS = [
         Binding("slash", "search", "Search", id="customers.search"),
         Binding("enter", "open", "Open", show=False, id="customers.open"),
         Binding("l", "log", "Log follow-up", id="customers.log"),
         Binding("m", "mine", "Mine", id="customers.mine"),
         Binding("d", "overdue", "Overdue", id="customers.overdue"),
-        Binding("t", "pick('tier')", "Tier", id="customers.tier"),
-        Binding("s", "pick('status')", "Status", id="customers.status"),
-        Binding("o", "pick('owner')", "Owner", id="customers.owner"),
-        Binding("g", "tag", "Tag", id="customers.tag"),
-        Binding("x", "clear", "Clear filters", id="customers.clear"),
-        Binding("greater_than_sign", "sort(1)", "Sort", id="customers.sort"),
+        Binding("t", "pick('tier')", "Tier", show=False, id="customers.tier"),
+        Binding("s", "pick('status')", "Status", show=False, id="customers.status"),
+        Binding("o", "pick('owner')", "Owner", show=False, id="customers.owner"),
+        Binding("g", "tag", "Tag", show=False, id="customers.tag"),
+        Binding("x", "clear", "Clear filters", show=False, id="customers.clear"),
+        Binding("greater_than_sign", "sort(1)", "Sort", show=False, id="customers.sort"),
         Binding("less_than_sign", "sort(-1)", "Sort", show=False, id="customers.sort_back"),
-        Binding("r", "reverse", "Reverse", id="customers.reverse"),
+        Binding("r", "reverse", "Reverse", show=False, id="customers.reverse"),
         Binding("b", "board", "Board", id="customers.board"),
     ]
 

@@ -40,7 +40,7 @@ class Column:
 
 COLUMNS = (
     Column("name", "col.name", 0),
-    Column("tier", "col.tier", 6),
+    Column("tier", "col.tier", 8),  # 流失风险, 长期培育: four characters
     Column("status", "col.status", 10),
     Column("owner", "col.owner", 6),
     Column("industry", "col.industry", 6),
