@@ -128,6 +128,19 @@ def test_rep_edits_own_customer_only(team_store: Store) -> None:
     assert team_store.customer(theirs.id or 0).owner == "alice"
 
 
+def test_a_board_move_is_refused_when_the_status_changed_since(team_store: Store) -> None:
+    """Moving a card decides on the status the board showed: if bob changed it in the
+    meantime, the move is refused with who and what, and nothing changes."""
+    theirs = team_store.customer_by_name("B商贸公司")
+    shown = theirs.status
+    team.edit_customer(team_store, BOB, theirs.id or 0, {"status": "待谈判"})
+    with pytest.raises(Conflict, match="B商贸公司: bob changed the status to 待谈判"):
+        team.move_status(team_store, BOSS, theirs.id or 0, seen=shown, status="合作中")
+    assert team_store.customer(theirs.id or 0).status == "待谈判"
+    moved = team.move_status(team_store, BOSS, theirs.id or 0, seen="待谈判", status="合作中")
+    assert moved.status == "合作中"
+
+
 def test_anyone_adds_followups_to_any_customer(team_store: Store) -> None:
     theirs = team_store.customer_by_name("B商贸公司")
     followup = FollowUp(date=dt.date(2024, 3, 1), method="电话", content="代接来电")

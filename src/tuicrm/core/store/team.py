@@ -27,7 +27,7 @@ from tuicrm.core.permissions import (
     require_manager,
 )
 from tuicrm.core.rows import ROW_COLUMNS, CustomerRow, customer_row
-from tuicrm.core.store import Store, StoreError, utc_now
+from tuicrm.core.store import Conflict, Store, StoreError, utc_now
 from tuicrm.core.text import clean_line
 
 POOL_DAYS = 90
@@ -153,6 +153,23 @@ def edit_customer(
         if "owner" in changed:
             _record_owner(conn, customer_id, updated.owner, dt.date.today())
         return updated
+
+
+def move_status(store: Store, by: Actor, customer_id: int, *, seen: str, status: str) -> Customer:
+    """Move a board card from the status ``seen`` (what the board showed) to ``status``.
+
+    Refused with :class:`~tuicrm.core.store.Conflict` when someone changed the status
+    since the board was drawn: the move was decided on what the board showed.
+    """
+    with store.write():
+        current = store.customer(customer_id)
+        if current.status != seen:
+            who = last_editor(store, customer_id) or "someone"
+            raise Conflict(f"{current.name}: {who} changed the status to "
+                           f"{current.status or '-'} since the board was drawn; "
+                           "nothing was moved", current)
+        return edit_customer(store, by, customer_id, {"status": status},
+                             expected_version=current.version)
 
 
 def add_followup(store: Store, by: Actor, customer_id: int, followup: FollowUp) -> int:

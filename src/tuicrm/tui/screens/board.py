@@ -363,8 +363,8 @@ class BoardScreen(CrmScreen):
     def _move(self, card: CustomerRow, status: str) -> None:
         try:
             with self.lanes["write"].use() as store:
-                team.edit_customer(store, team.actor(store, self.user), card.id,
-                                   {"status": status})
+                team.move_status(store, team.actor(store, self.user), card.id,
+                                 seen=card.status, status=status)
         except (InvalidInput, StoreError) as exc:
             self.post_message(CardMoved(str(exc)))
             return
