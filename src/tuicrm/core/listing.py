@@ -187,7 +187,8 @@ def _terms(store: Store, flt: ListFilter, *, name_walk: bool = False,
             "AND g.customer_id = customers.id)",
             "SELECT customer_id FROM name_grams WHERE gram = ?", (plan.norm,)))
     elif plan is not None:
-        if _fts_dense(store, plan.fts):
+        hits = _fts_hits(store, plan.fts)
+        if hits is None:
             # Matches are everywhere: checking rows one by one finds a page in ~100 steps.
             terms.append(_Term(
                 "EXISTS (SELECT 1 FROM customer_search s WHERE customer_search MATCH ? "
@@ -195,7 +196,6 @@ def _terms(store: Store, flt: ListFilter, *, name_walk: bool = False,
                 "SELECT rowid FROM customer_search WHERE customer_search MATCH ?",
                 (plan.fts,)))
         else:
-            hits = _fts_hits(store, plan.fts)
             terms.append(_Term(
                 f"EXISTS (SELECT 1 FROM temp.{hits} h WHERE h.id = customers.id)",
                 f"SELECT id FROM temp.{hits}", ()))
@@ -205,31 +205,36 @@ def _terms(store: Store, flt: ListFilter, *, name_walk: bool = False,
 # A full-text query matching more customers than this is checked row by row instead of
 # kept in a temp table (filling one with 400,000 ids takes ~300 ms).
 DENSE = 100_000
+# Below this many customers the first tenth is too small a sample to judge by.
+SAMPLED_FROM = 10_000
 
 
-def _fts_dense(store: Store, fts: str) -> bool:
-    cache: dict[str, bool] = store.__dict__.setdefault("_fts_dense", {})
-    if fts not in cache:
-        if len(cache) > 64:
-            cache.clear()
-        cache[fts] = store.conn.execute(
-            "SELECT count(*) FROM (SELECT rowid FROM customer_search "
-            f"WHERE customer_search MATCH ? LIMIT {DENSE + 1})", [fts]).fetchone()[0] > DENSE
-    return cache[fts]
-
-
-def _fts_hits(store: Store, fts: str) -> str:
-    """A temp table of the ids matching a full-text query, filled once per query.
+def _fts_hits(store: Store, fts: str) -> str | None:
+    """A temp table of the ids matching a full-text query, filled once per query, or
+    None when the query matches more than :data:`DENSE` customers.
 
     Checking a trigram match row by row costs ~0.1 ms, too slow for walking an index, so
-    the matches of the latest query are kept in this connection's temp schema.
+    the matches of the latest queries are kept in this connection's temp schema. Whether
+    a query is dense is judged on the first tenth of the ids (full-text matches come in
+    id order, and a range of ids is cheap to read), so a dense query costs ~2 ms to
+    recognise instead of a pass over 100,000 matches.
     """
-    cache: dict[str, str] = store.__dict__.setdefault("_fts_hits", {})
+    cache: dict[str, str | None] = store.__dict__.setdefault("_fts_hits", {})
     if fts not in cache:
-        name = f"fts_hits_{len(cache) % 4}"
+        if len(cache) > 64:  # dense answers pile up; the tables are reused anyway
+            cache.clear()
+        name = f"fts_hits_{sum(1 for t in cache.values() if t) % 4}"
         for key, table in list(cache.items()):
             if table == name:
                 del cache[key]
+        last = store.conn.execute("SELECT max(id) FROM customers").fetchone()[0] or 0
+        tenth = store.conn.execute(
+            "SELECT count(*) FROM (SELECT rowid FROM customer_search "
+            f"WHERE customer_search MATCH ? AND rowid <= ? LIMIT {DENSE // 10 + 1})",
+            [fts, last // 10]).fetchone()[0]
+        if last >= SAMPLED_FROM and tenth > DENSE // 10:
+            cache[fts] = None
+            return None
         store.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY)")
         store.conn.execute(f"DELETE FROM temp.{name}")
         store.conn.execute(
