@@ -11,7 +11,7 @@ import pytest
 from rich.cells import cell_len
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 from textual.widgets._footer import FooterKey
 from textual.worker import WorkerCancelled
 
@@ -192,8 +192,9 @@ async def test_profile_and_notifications(make_app: AppFactory, hostile_db: Path,
         assert "[@click=app.quit]note[/]" in shown
         # A rep may not edit 经理's customer: the refusal names it, as plain text.
         await pilot.press("e")
-        app.screen.query_one("Input").value = "status = x"  # type: ignore[attr-defined]
-        await pilot.press("enter")
+        await settle(pilot)
+        app.screen.query_one("#field-status", Input).value = "x"
+        await pilot.press("ctrl+s")
         await settle(pilot)
         assert any("reps edit the customers they own" in str(n.message) for n in app._notifications)
         await click_all(pilot, "Toast") if app.screen.query("Toast") else None

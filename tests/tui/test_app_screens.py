@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Static, TextArea
+from textual.widgets import Input, Label, Static, TextArea
 from textual.worker import WorkerCancelled
 
 from tuicrm.core.store import Store
@@ -15,6 +15,7 @@ from tuicrm.tui.app import TuiCrmApp
 from tuicrm.tui.screens.board import BoardGrid, BoardScreen
 from tuicrm.tui.screens.customers import CustomersScreen
 from tuicrm.tui.screens.dialogs import ConfirmScreen, PickScreen, PromptScreen
+from tuicrm.tui.screens.edit_customer import EditCustomerScreen
 from tuicrm.tui.screens.follow_up import FollowUpScreen
 from tuicrm.tui.screens.help import HelpScreen
 from tuicrm.tui.screens.profile import ProfileScreen
@@ -165,18 +166,40 @@ async def test_profile_shows_tags_and_adds_one(make_app: AppFactory) -> None:
         assert isinstance(app.screen, CustomersScreen)
 
 
-async def test_profile_edit_refuses_unknown_field(make_app: AppFactory) -> None:
+async def test_profile_edit_form_names_bad_fields_and_saves_changes(
+    make_app: AppFactory,
+) -> None:
+    """``e`` opens the customer's facts in a form: a bad date is named beside its field
+    and nothing is saved; leaving with changes asks; a good change shows on the profile."""
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         app.open_profile(1)
         await settle(pilot)
         await pilot.press("e")
-        prompt = app.screen.query_one(Input)
-        prompt.value = "colour = red"
-        await pilot.press("enter")
         await settle(pilot)
-        assert any("colour: use one of" in str(n.message) for n in app._notifications)
+        assert isinstance(app.screen, EditCustomerScreen)
+        assert app.screen.query_one("#field-name", Input).value == "A科技有限公司"
+        first_deal = app.screen.query_one("#field-first_deal_date", Input).value
+        app.screen.query_one("#field-first_deal_date", Input).value = "2023-13-45"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, EditCustomerScreen)
+        error = str(app.screen.query_one("#error-first_deal_date", Label).render())
+        assert "first_deal_date: '2023-13-45' is not a date" in error
+        await pilot.press("escape")  # changes are there: it asks
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        app.screen.query_one("#field-first_deal_date", Input).value = first_deal
+        status = app.screen.query_one("#field-status", Input)
+        status.focus()
+        status.value = ""
+        await pilot.press(*"待谈判", "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ProfileScreen)
+        assert app.screen.profile is not None
+        assert app.screen.profile.customer.status == "待谈判"
+        assert str(app.screen.profile.customer.first_deal_date) == first_deal != ""
 
 
 async def test_form_names_each_bad_field(make_app: AppFactory) -> None:

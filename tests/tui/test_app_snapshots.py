@@ -52,14 +52,27 @@ def test_profile(snap_compare: Any, make_app: AppFactory) -> None:
                         run_before=keys("slash", "a", "k", "j", "enter", "enter", "w"))
 
 
-def test_follow_up_form_errors(snap_compare: Any, make_app: AppFactory) -> None:
+def saved_with(form_key: str, field: str, value: str) -> Callable[[Pilot[None]], Any]:
+    """A run_before: open A科技有限公司's profile, a form with ``form_key``, type
+    ``value`` into ``field`` and save."""
+
     async def run_before(pilot: Pilot[None]) -> None:
-        await keys("slash", "a", "k", "j", "enter", "enter", "l")(pilot)
-        pilot.app.screen.query_one("#field-date", Input).value = "2024-13-45"
+        await keys("slash", "a", "k", "j", "enter", "enter", form_key)(pilot)
+        pilot.app.screen.query_one(f"#field-{field}", Input).value = value
         await pilot.press("ctrl+s")
         await settle(pilot)
 
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+    return run_before
+
+
+@pytest.mark.parametrize(("form_key", "field", "value"), [
+    ("l", "date", "2024-13-45"),  # the follow-up form
+    ("e", "annual_amount", "很多"),  # the customer edit form
+], ids=["follow_up_form_errors", "edit_customer_errors"])
+def test_form_errors(snap_compare: Any, make_app: AppFactory, form_key: str, field: str,
+                     value: str) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE,
+                        run_before=saved_with(form_key, field, value))
 
 
 def test_unsaved_input_prompt(snap_compare: Any, make_app: AppFactory) -> None:

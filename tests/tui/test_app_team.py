@@ -43,10 +43,12 @@ async def settle(pilot: Pilot[None]) -> None:
 
 
 async def edit(pilot: Pilot[None], text: str) -> None:
-    """Press ``e`` on the profile and type ``field = value``."""
+    """Press ``e`` on the profile, set ``field = value`` in the form, save."""
+    field, _, value = text.partition("=")
     await pilot.press("e")
-    pilot.app.screen.query_one(Input).value = text
-    await pilot.press("enter")
+    await settle(pilot)
+    pilot.app.screen.query_one(f"#field-{field.strip()}", Input).value = value.strip()
+    await pilot.press("ctrl+s")
     await settle(pilot)
 
 

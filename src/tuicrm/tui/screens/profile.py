@@ -21,13 +21,9 @@ from tuicrm.tui.labels import wan
 from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.conflict import ConflictChoice, ConflictScreen, FieldClash
 from tuicrm.tui.screens.dialogs import PromptScreen
+from tuicrm.tui.screens.edit_customer import EditCustomerScreen
 from tuicrm.tui.widgets.lessons import LessonsLoaded, LessonsPanel
 from tuicrm.tui.widgets.tag_chips import TagChips
-
-# Fields a rep may edit from the profile with ``e`` (field = value).
-EDITABLE_HERE = ("status", "stage", "owner", "industry", "size", "region", "source",
-                 "contact", "pain_points", "goals", "need_categories", "relationship",
-                 "potential", "total_amount", "annual_amount")
 
 
 class ProfileLoaded(Message):
@@ -342,21 +338,17 @@ class ProfileScreen(CrmScreen):
         self._prompt("prompt.contact", change)
 
     def action_edit(self) -> None:
-        """Change one field: ``field = value``."""
+        """Edit the customer's facts in a form."""
         if self.profile is None:
             return
         # The version this screen shows: a save over anyone else's since is refused.
         version = self.profile.customer.version
 
-        def change(text: str) -> None:
-            field, sep, value = text.partition("=")
-            field = field.strip()
-            if not sep or field not in EDITABLE_HERE:
-                raise InvalidInput([f"{field or 'field'}: use one of "
-                                    + ", ".join(EDITABLE_HERE)])
-            self._edit({field: value.strip()}, version)
+        def edited(changes: dict[str, Any] | None) -> None:
+            if changes:
+                self._edit(changes, version)
 
-        self._prompt("prompt.edit", change, "status = ")
+        self.app.push_screen(EditCustomerScreen(self.profile.customer), edited)
 
     def action_override(self) -> None:
         """Override the tier with a reason; an empty tier clears the override."""
