@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+import time
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -129,12 +131,15 @@ def generate(
     end: dt.date | None = None,
     start_index: int = 0,
     progress: Callable[[int], None] | None = None,
+    phase: Callable[[str, float, float], None] | None = None,
 ) -> int:
     """Add ``count`` generated customers with contacts, follow-ups and to-dos.
 
     Everything is written in one transaction, in id order, with the indexes that the
-    rows would hit at random places built once after the load; each batch's grams and
-    search documents are added with it. Returns how many customers were added.
+    rows would hit at random places built once after the load. Into a database without
+    customers, the search indexes are built once at the end too; otherwise each batch's
+    grams and search documents are added with it. ``phase`` hears the name, wall seconds
+    and CPU seconds of each step. Returns how many customers were added.
     """
     if start_index + count > _name_space():
         raise ValueError(f"--customers: at most {_name_space()} generated customers")
@@ -144,10 +149,14 @@ def generate(
     now = utc_now()
     conn = store.conn
     first_id = int(conn.execute("SELECT coalesce(max(id), 0) FROM customers").fetchone()[0]) + 1
+    fresh = first_id == 1
+    timer = _PhaseTimer(phase)
     batch = 20_000
-    with store.write():
-        # A writer thread inserts and indexes one batch while this one draws the next:
-        # SQLite releases the GIL while it works, so the two overlap.
+    # Grams of a fresh load, gathered per gram in id order: one sorted insert at the end.
+    grams_by_gram: dict[str, list[int]] = defaultdict(list)
+    with store.unjournaled(fresh), store.write():
+        # A writer thread inserts one batch while this one draws the next: SQLite
+        # releases the GIL while it works, so the two overlap.
         with store.bulk_load(rebuild_indexes=count >= first_id), \
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="gen-writer") as writer:
             def wait(written: Future[int] | None) -> None:
@@ -160,24 +169,59 @@ def generate(
             for offset in range(0, count, batch):
                 n = min(batch, count - offset)
                 rows = _batch(rng, start_index + offset, first_id + offset, n, end, reps, now)
-                grams = sorted((gram, row[0]) for row in rows[0] for gram in name_grams(row[2]))
+                if fresh:
+                    for row in rows[0]:
+                        customer_id = row[0]
+                        for gram in name_grams(row[2]):  # type: ignore[arg-type]
+                            grams_by_gram[gram].append(customer_id)
+                    grams: list[tuple[str, int]] = []
+                else:
+                    grams = sorted((gram, row[0]) for row in rows[0]
+                                   for gram in name_grams(row[2]))  # type: ignore[arg-type]
                 wait(pending)
-                pending = writer.submit(_write, store, rows, grams, first_id + offset, n)
+                pending = writer.submit(_write, store, rows, grams, first_id + offset, n,
+                                        not fresh)
             wait(pending)
+            timer.lap("rows")
+        timer.lap("indexes")
+        if fresh:
+            store.add_gram_runs(grams_by_gram)
+            grams_by_gram.clear()
+            timer.lap("grams")
+            store.reindex(large=True)
+            timer.lap("search documents")
         store.resegment()
+        timer.lap("segmentation")
+    timer.lap("commit")
     return count
 
 
+class _PhaseTimer:
+    """Reports the wall and CPU seconds since the last lap."""
+
+    def __init__(self, report: Callable[[str, float, float], None] | None) -> None:
+        self.report = report
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+
+    def lap(self, name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        if self.report:
+            self.report(name, wall - self.wall, cpu - self.cpu)
+        self.wall, self.cpu = wall, cpu
+
+
 def _write(store: Store, rows: tuple[list[tuple[object, ...]], ...],
-           grams: list[tuple[str, int]], id0: int, n: int) -> int:
+           grams: list[tuple[str, int]], id0: int, n: int, index: bool) -> int:
     customers, contacts, followups, todos = rows
     conn = store.conn
     conn.executemany(_CUSTOMER_SQL, customers)
     conn.executemany(_CONTACT_SQL, contacts)
     conn.executemany(_FOLLOWUP_SQL, followups)
     conn.executemany(_TODO_SQL, todos)
-    store.add_name_grams(grams)
-    store.index_new_customers(id0, id0 + n - 1, grams=False)
+    if index:
+        store.add_name_grams(grams)
+        store.index_new_customers(id0, id0 + n - 1, grams=False)
     return n
 
 
