@@ -15,9 +15,11 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
 
 from tuicrm.core.store import Store, utc_now
+from tuicrm.core.store.searchbuild import SearchIndexBuilder
 from tuicrm.core.text import name_grams, normalize_name, pinyin_full, pinyin_initials
 
 REGIONS_2 = (
@@ -159,7 +161,11 @@ def generate(
     batch = 20_000
     # Grams of a fresh load, gathered per gram in id order: one sorted insert at the end.
     grams_by_gram: dict[str, list[int]] = defaultdict(list)
-    with store.unjournaled(fresh), store.write(), _choice_tables(conn, end):
+    # Into a new database file, the full-text index is built on another thread.
+    building = fresh and isinstance(store.path, Path)
+    with store.unjournaled(fresh), \
+            (SearchIndexBuilder(store) if building else nullcontext()) as builder, \
+            store.write(), _choice_tables(conn, end):
         # A writer thread inserts one batch while this one draws the next: SQLite
         # releases the GIL while it works, so the two overlap.
         with store.bulk_load(rebuild_indexes=count >= first_id), \
@@ -188,17 +194,25 @@ def generate(
                                         not fresh, seed)
             wait(pending)
             timer.lap("rows")
+            if builder is not None:
+                for run in store.search_document_runs(10_000):
+                    builder.add(run)
+                timer.lap("search documents")
             if fresh:
                 store.add_gram_runs(grams_by_gram)
                 grams_by_gram.clear()
                 timer.lap("grams")
+            if fresh and builder is None:
                 store.reindex(large=True)
-                timer.lap("search documents")
+                timer.lap("search index")
             # Before the indexes come back: updating every customer would otherwise
             # rebuild those on the columns segmentation sets a second time.
             store.resegment()
             timer.lap("segmentation")
         timer.lap("indexes")
+        if builder is not None:
+            builder.adopt(store)
+            timer.lap("search index")
     timer.lap("commit")
     return count
 

@@ -196,13 +196,13 @@ class Store:
         if not enabled or str(self.path) == ":memory:":
             yield
             return
-        self.conn.execute("PRAGMA journal_mode = MEMORY")
-        self.conn.execute("PRAGMA synchronous = OFF")
+        self.conn.execute("PRAGMA main.journal_mode = MEMORY")
+        self.conn.execute("PRAGMA main.synchronous = OFF")
         try:
             yield
         finally:
-            self.conn.execute("PRAGMA synchronous = NORMAL")
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA main.synchronous = NORMAL")
+            self.conn.execute("PRAGMA main.journal_mode = WAL")
 
     def _begin_immediate(self) -> None:
         # The busy timeout already waits for the lock; a retry covers the rare case of
@@ -703,6 +703,24 @@ class Store:
                 marks = ", ".join("?" * len(chunk))
                 conn.execute(f"{_SEARCH_DOC_SQL} WHERE c.id IN ({marks})", chunk)
 
+    def search_document_runs(self, size: int) -> Iterator[str]:
+        """The search documents of everyone, ``size`` customers at a time, each run as
+        one JSON array of ``[id, name, pinyin, initials, contacts, facts, tags, notes]``
+        (what :class:`~tuicrm.core.store.searchbuild.SearchIndexBuilder` takes)."""
+        with self.write() as conn:
+            for sql in _SEARCH_PARTS_SQL:
+                conn.execute(sql)
+            try:
+                first, last = conn.execute(
+                    "SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM customers"
+                ).fetchone()
+                for start in range(first, last + 1, size):
+                    yield conn.execute(_SEARCH_DOCS_JSON_SQL,
+                                       [start, start + size - 1]).fetchone()[0]
+            finally:
+                for table in ("search_contacts", "search_tags", "search_notes"):
+                    conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
     def rebuild_grams(self) -> None:
         """Rebuild the short-query grams of every name, set-based, in one transaction."""
         with self.write() as conn:
@@ -827,19 +845,27 @@ _SEARCH_PARTS_SQL = (
         FROM followups GROUP BY customer_id)
     """,
 )
-_SEARCH_ALL_DOCS_SQL = """
-INSERT INTO customer_search (rowid, name, pinyin, initials, contacts, facts, tags, notes)
-SELECT c.id, c.name, c.pinyin, c.initials,
-    coalesce(p.text, '') || ' ' || c.contact,
+_SEARCH_ALL_DOCS_SELECT = """
+SELECT c.id AS id, c.name AS name, c.pinyin AS pinyin, c.initials AS initials,
+    coalesce(p.text, '') || ' ' || c.contact AS contacts,
     c.industry || ' ' || c.region || ' ' || c.source || ' ' || c.need_categories || ' '
-        || c.status || ' ' || c.owner,
-    coalesce(t.text, ''),
-    coalesce(n.text, '')
+        || c.status || ' ' || c.owner AS facts,
+    coalesce(t.text, '') AS tags,
+    coalesce(n.text, '') AS notes
 FROM customers c
 LEFT JOIN temp.search_contacts p ON p.customer_id = c.id
 LEFT JOIN temp.search_tags t ON t.customer_id = c.id
 LEFT JOIN temp.search_notes n ON n.customer_id = c.id
+"""
+_SEARCH_ALL_DOCS_SQL = f"""
+INSERT INTO customer_search (rowid, name, pinyin, initials, contacts, facts, tags, notes)
+{_SEARCH_ALL_DOCS_SELECT}
 ORDER BY c.id
+"""
+# A run of those documents as one JSON array of arrays, to hand to another connection.
+_SEARCH_DOCS_JSON_SQL = f"""
+SELECT json_group_array(json_array(id, name, pinyin, initials, contacts, facts, tags, notes))
+FROM ({_SEARCH_ALL_DOCS_SELECT} WHERE c.id BETWEEN ? AND ? ORDER BY c.id)
 """
 
 _FTS_CONFIG_SQL = "INSERT INTO customer_search (customer_search, rank) VALUES (?, ?)"
