@@ -185,25 +185,21 @@ def generate(
                         customer_id = row[0]
                         for gram in name_grams(row[2]):  # type: ignore[arg-type]
                             grams_by_gram[gram].append(customer_id)
-                    grams: list[tuple[str, int]] = []
+                    grams: list[tuple[str, int]] | None = None
                 else:
                     grams = sorted((gram, row[0]) for row in rows[0]
                                    for gram in name_grams(row[2]))  # type: ignore[arg-type]
                 wait(pending)
                 pending = writer.submit(_write, store, rows, grams, first_id + offset, n,
-                                        not fresh, seed)
+                                        seed, builder)
             wait(pending)
             timer.lap("rows")
-            if builder is not None:
-                for run in store.search_document_runs(10_000):
-                    builder.add(run)
-                timer.lap("search documents")
             if fresh:
                 store.add_gram_runs(grams_by_gram)
                 grams_by_gram.clear()
                 timer.lap("grams")
             if fresh and builder is None:
-                store.reindex(large=True)
+                store.reindex()
                 timer.lap("search index")
             # Before the indexes come back: updating every customer would otherwise
             # rebuild those on the columns segmentation sets a second time.
@@ -233,7 +229,10 @@ class _PhaseTimer:
 
 
 def _write(store: Store, rows: tuple[list[tuple[object, ...]], ...],
-           grams: list[tuple[str, int]], id0: int, n: int, index: bool, seed: int) -> int:
+           grams: list[tuple[str, int]] | None, id0: int, n: int, seed: int,
+           builder: SearchIndexBuilder | None) -> int:
+    """Insert a batch; with ``grams`` (not a fresh load), index it too; with a
+    ``builder``, hand it the batch's search documents."""
     customers, plans, todos = rows
     conn = store.conn
     conn.executemany(_CUSTOMER_SQL, customers)
@@ -242,7 +241,9 @@ def _write(store: Store, rows: tuple[list[tuple[object, ...]], ...],
     conn.execute(_FOLLOWUPS_FROM_PLAN_SQL, {"seed": seed})
     conn.execute("DELETE FROM temp.gen_plan")
     conn.executemany(_TODO_SQL, todos)
-    if index:
+    if builder is not None:
+        builder.add(store.search_documents_json(id0, id0 + n - 1))
+    if grams is not None:
         store.add_name_grams(grams)
         store.index_new_customers(id0, id0 + n - 1, grams=False)
     return n

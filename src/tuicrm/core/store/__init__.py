@@ -673,17 +673,16 @@ class Store:
             [(gram, customer_id) for gram in name_grams(norm)],
         )
 
-    def reindex(self, ids: Iterable[int] | None = None, *, large: bool = False) -> None:
+    def reindex(self, ids: Iterable[int] | None = None) -> None:
         """Rebuild the search documents of these customers (all of them with ``None``).
 
-        ``large``: for everyone in a large database; the full-text index gathers more
-        terms in memory before it writes them out (fewer, larger segments to merge).
+        For everyone, the full-text index gathers more terms in memory before it writes
+        them out (fewer, larger segments to merge).
         """
         with self.write() as conn:
             if ids is None:
                 conn.execute("DELETE FROM customer_search")
-                if large:
-                    conn.execute(_FTS_CONFIG_SQL, ["hashsize", FTS_LOAD_HASH_BYTES])
+                conn.execute(_FTS_CONFIG_SQL, ["hashsize", FTS_LOAD_HASH_BYTES])
                 # One grouped pass per table instead of three correlated look-ups per
                 # customer.
                 for sql in _SEARCH_PARTS_SQL:
@@ -693,8 +692,7 @@ class Store:
                 finally:
                     for table in ("search_contacts", "search_tags", "search_notes"):
                         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
-                    if large:
-                        conn.execute(_FTS_CONFIG_SQL, ["hashsize", FTS_HASH_BYTES])
+                    conn.execute(_FTS_CONFIG_SQL, ["hashsize", FTS_HASH_BYTES])
                 return
             id_list = list(ids)
             conn.executemany("DELETE FROM customer_search WHERE rowid = ?",
@@ -703,23 +701,11 @@ class Store:
                 marks = ", ".join("?" * len(chunk))
                 conn.execute(f"{_SEARCH_DOC_SQL} WHERE c.id IN ({marks})", chunk)
 
-    def search_document_runs(self, size: int) -> Iterator[str]:
-        """The search documents of everyone, ``size`` customers at a time, each run as
-        one JSON array of ``[id, name, pinyin, initials, contacts, facts, tags, notes]``
+    def search_documents_json(self, first_id: int, last_id: int) -> str:
+        """The search documents of the customers with ids ``first_id..last_id`` as one
+        JSON array of ``[id, name, pinyin, initials, contacts, facts, tags, notes]``
         (what :class:`~tuicrm.core.store.searchbuild.SearchIndexBuilder` takes)."""
-        with self.write() as conn:
-            for sql in _SEARCH_PARTS_SQL:
-                conn.execute(sql)
-            try:
-                first, last = conn.execute(
-                    "SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM customers"
-                ).fetchone()
-                for start in range(first, last + 1, size):
-                    yield conn.execute(_SEARCH_DOCS_JSON_SQL,
-                                       [start, start + size - 1]).fetchone()[0]
-            finally:
-                for table in ("search_contacts", "search_tags", "search_notes"):
-                    conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        return str(self.conn.execute(_SEARCH_DOCS_JSON_SQL, [first_id, last_id]).fetchone()[0])
 
     def rebuild_grams(self) -> None:
         """Rebuild the short-query grams of every name, set-based, in one transaction."""
@@ -776,19 +762,29 @@ class Store:
         return [customer_row(r) for r in fetch_rows(self.conn, ids)]
 
 
-_SEARCH_DOC_SQL = """
-INSERT INTO customer_search (rowid, name, pinyin, initials, contacts, facts, tags, notes)
-SELECT c.id, c.name, c.pinyin, c.initials,
+_SEARCH_DOC_SELECT = """
+SELECT c.id AS id, c.name AS name, c.pinyin AS pinyin, c.initials AS initials,
     coalesce((SELECT group_concat(p.name || ' ' || p.title || ' ' || p.phone || ' '
               || p.email, ' ') FROM contacts p WHERE p.customer_id = c.id), '')
-        || ' ' || c.contact,
+        || ' ' || c.contact AS contacts,
     c.industry || ' ' || c.region || ' ' || c.source || ' ' || c.need_categories || ' '
-        || c.status || ' ' || c.owner,
+        || c.status || ' ' || c.owner AS facts,
     coalesce((SELECT group_concat(t.dimension || ':' || t.value, ' ') FROM tags t
-              WHERE t.customer_id = c.id), ''),
+              WHERE t.customer_id = c.id), '') AS tags,
     coalesce((SELECT f.content || ' ' || f.feedback FROM followups f
               WHERE f.customer_id = c.id ORDER BY f.date DESC, f.id DESC LIMIT 1), '')
+        AS notes
 FROM customers c
+"""
+_SEARCH_DOC_SQL = (
+    "INSERT INTO customer_search (rowid, name, pinyin, initials, contacts, facts, tags, notes)"
+    + _SEARCH_DOC_SELECT
+)
+# The documents of a range of ids as one JSON array of arrays, to hand to another
+# connection.
+_SEARCH_DOCS_JSON_SQL = f"""
+SELECT json_group_array(json_array(id, name, pinyin, initials, contacts, facts, tags, notes))
+FROM ({_SEARCH_DOC_SELECT} WHERE c.id BETWEEN ? AND ? ORDER BY c.id)
 """
 
 
@@ -845,27 +841,19 @@ _SEARCH_PARTS_SQL = (
         FROM followups GROUP BY customer_id)
     """,
 )
-_SEARCH_ALL_DOCS_SELECT = """
-SELECT c.id AS id, c.name AS name, c.pinyin AS pinyin, c.initials AS initials,
-    coalesce(p.text, '') || ' ' || c.contact AS contacts,
+_SEARCH_ALL_DOCS_SQL = """
+INSERT INTO customer_search (rowid, name, pinyin, initials, contacts, facts, tags, notes)
+SELECT c.id, c.name, c.pinyin, c.initials,
+    coalesce(p.text, '') || ' ' || c.contact,
     c.industry || ' ' || c.region || ' ' || c.source || ' ' || c.need_categories || ' '
-        || c.status || ' ' || c.owner AS facts,
-    coalesce(t.text, '') AS tags,
-    coalesce(n.text, '') AS notes
+        || c.status || ' ' || c.owner,
+    coalesce(t.text, ''),
+    coalesce(n.text, '')
 FROM customers c
 LEFT JOIN temp.search_contacts p ON p.customer_id = c.id
 LEFT JOIN temp.search_tags t ON t.customer_id = c.id
 LEFT JOIN temp.search_notes n ON n.customer_id = c.id
-"""
-_SEARCH_ALL_DOCS_SQL = f"""
-INSERT INTO customer_search (rowid, name, pinyin, initials, contacts, facts, tags, notes)
-{_SEARCH_ALL_DOCS_SELECT}
 ORDER BY c.id
-"""
-# A run of those documents as one JSON array of arrays, to hand to another connection.
-_SEARCH_DOCS_JSON_SQL = f"""
-SELECT json_group_array(json_array(id, name, pinyin, initials, contacts, facts, tags, notes))
-FROM ({_SEARCH_ALL_DOCS_SELECT} WHERE c.id BETWEEN ? AND ? ORDER BY c.id)
 """
 
 _FTS_CONFIG_SQL = "INSERT INTO customer_search (customer_search, rank) VALUES (?, ?)"
