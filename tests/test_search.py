@@ -106,7 +106,7 @@ def test_hostile_queries_are_just_text(demo_store: Store) -> None:
 QUERIES = ("科技", "恒", "司", "akj", "keji", "北京恒达", "季度业务回顾", "项目经理", "138", "z")
 
 
-def _search_state(store: Store) -> tuple[object, ...]:
+def _search_state(store: Store) -> tuple[dict[str, list[int]], dict[str, int], object, object]:
     results = {q: [row.id for row in store.search(q, limit=40)] for q in QUERIES}
     counts = {q: store.search_count(q) for q in QUERIES}
     documents = store.conn.execute(

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import cast
 
 from tuicrm.core.store import Store, utc_now
 from tuicrm.core.store.searchbuild import SearchIndexBuilder
@@ -180,15 +181,15 @@ def generate(
             for offset in range(0, count, batch):
                 n = min(batch, count - offset)
                 rows = _batch(rng, start_index + offset, first_id + offset, n, end, reps, now)
+                names = [(cast(int, row[0]), cast(str, row[2])) for row in rows[0]]  # id, norm
                 if fresh:
-                    for row in rows[0]:
-                        customer_id = row[0]
-                        for gram in name_grams(row[2]):  # type: ignore[arg-type]
+                    for customer_id, norm in names:
+                        for gram in name_grams(norm):
                             grams_by_gram[gram].append(customer_id)
                     grams: list[tuple[str, int]] | None = None
                 else:
-                    grams = sorted((gram, row[0]) for row in rows[0]
-                                   for gram in name_grams(row[2]))  # type: ignore[arg-type]
+                    grams = sorted((gram, customer_id) for customer_id, norm in names
+                                   for gram in name_grams(norm))
                 wait(pending)
                 pending = writer.submit(_write, store, rows, grams, first_id + offset, n,
                                         seed, builder)

@@ -78,7 +78,7 @@ class SearchIndexBuilder:
                 conn.execute("COMMIT")
             finally:
                 conn.close()
-        except BaseException as exc:  # noqa: BLE001  (handed to the loading thread)
+        except BaseException as exc:  # handed to the loading thread in adopt()
             self.error = exc
             while self.runs.get() is not None:  # let the loader finish handing over
                 pass
