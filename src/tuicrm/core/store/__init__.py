@@ -191,7 +191,9 @@ class Store:
         No write-ahead log and no syncs while the block runs (every page would be
         written twice, to the log and then to the file); a failed load still rolls back,
         from a journal kept in memory. WAL again after the block. A database that another
-        connection has open stays in WAL (SQLite refuses the switch), only slower.
+        connection has open stays in WAL (SQLite refuses the switch), only slower. A
+        crash of the process (not an error) in the block can leave the file unusable:
+        only for a database that can be made again.
         """
         if not enabled or str(self.path) == ":memory:":
             yield
