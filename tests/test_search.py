@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import pytest
 
 from tuicrm.core.models import Contact, Customer, FollowUp
@@ -98,3 +101,56 @@ def test_hostile_queries_are_just_text(demo_store: Store) -> None:
     for query in ('"', 'a"b OR c', "NEAR(x y)", "*", "科技*", "'; DROP TABLE customers; --"):
         demo_store.search(query)
     assert demo_store.customer_count() == 7
+
+
+QUERIES = ("科技", "恒", "司", "akj", "keji", "北京恒达", "季度业务回顾", "项目经理", "138", "z")
+
+
+def _search_state(store: Store) -> tuple[dict[str, list[int]], dict[str, int], object, object]:
+    results = {q: [row.id for row in store.search(q, limit=40)] for q in QUERIES}
+    counts = {q: store.search_count(q) for q in QUERIES}
+    documents = store.conn.execute(
+        "SELECT rowid, * FROM customer_search ORDER BY rowid").fetchall()
+    grams = store.conn.execute("SELECT * FROM name_grams ORDER BY gram, customer_id").fetchall()
+    return results, counts, documents, grams
+
+
+def test_a_generated_database_searches_as_after_a_rebuild(tmp_path: Path) -> None:
+    """A new database gets its full-text index built beside it and copied in, its grams
+    appended per gram: the same as rebuilding both from the rows."""
+    from tuicrm.core.gen import generate
+
+    path = tmp_path / "gen.db"
+    with Store(path) as store:
+        generate(store, 400, seed=3, end=dt.date(2024, 3, 1))
+        assert not (tmp_path / "gen.db.search-build").exists()
+        assert store.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        store.conn.execute(
+            "INSERT INTO customer_search (customer_search) VALUES ('integrity-check')")
+        generated = _search_state(store)
+        assert all(generated[0][q] for q in ("科技", "恒", "keji", "季度业务回顾", "138"))
+        store.reindex()
+        store.rebuild_grams()
+        assert _search_state(store) == generated
+        # Later writes go on as usual.
+        added = store.add_customer(Customer(name="北京恒达科技新公司"))
+        assert store.search("北京恒达科技新")[0].id == added
+    with Store(path) as store:
+        assert store.search("恒达科技新")[0].id == added
+
+
+def test_a_failed_generation_leaves_the_new_database_empty(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuicrm.core import gen
+
+    def broken(*args: object) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(gen, "_write", broken)
+    path = tmp_path / "gen.db"
+    with Store(path) as store:
+        with pytest.raises(RuntimeError, match="disk full"):
+            gen.generate(store, 100, seed=3, end=dt.date(2024, 3, 1))
+        assert store.customer_count() == 0
+        assert store.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert not (tmp_path / "gen.db.search-build").exists()

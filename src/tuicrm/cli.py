@@ -207,17 +207,22 @@ def seed(ctx: Context) -> None:
               help="How many customers to generate.")
 @click.option("--seed", "seed_value", type=int, default=1, show_default=True,
               help="Random seed: the same seed gives the same data.")
+@click.option("--timings", is_flag=True,
+              help="Print the wall and CPU seconds of each step on stderr.")
 @pass_context
 @handles_errors
-def gen(ctx: Context, count: int, seed_value: int) -> None:
+def gen(ctx: Context, count: int, seed_value: int, timings: bool) -> None:
     """Generate synthetic customers (for trying tuicrm at scale)."""
     from tuicrm.core.gen import generate
+
+    def phase(name: str, wall: float, cpu: float) -> None:
+        click.echo(f"{name:<18} {wall:7.1f} s wall {cpu:7.1f} s CPU", err=True)
 
     with ctx.open_store(create=True) as store:
         start = store.customer_count()
         with click.progressbar(length=count, label="generating", file=sys.stderr) as bar:
             generate(store, count, seed=seed_value, end=ctx.today, start_index=start,
-                     progress=bar.update)
+                     progress=bar.update, phase=phase if timings else None)
     click.echo(f"generated {count} customers in {ctx.db_path}")
 
 

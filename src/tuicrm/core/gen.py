@@ -10,10 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-from collections.abc import Callable
+import sqlite3
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import cast
 
 from tuicrm.core.store import Store, utc_now
+from tuicrm.core.store.searchbuild import SearchIndexBuilder
 from tuicrm.core.text import name_grams, normalize_name, pinyin_full, pinyin_initials
 
 REGIONS_2 = (
@@ -74,6 +81,9 @@ CONTENTS = (
 )
 TODOS = ("整理报价单", "提交方案", "安排技术交流", "寄送样品", "确认合同条款", "跟进付款进度")
 OWNER_COUNT = 40
+FOLLOWUP_COUNTS = (1, 3, 4, 5, 5, 6, 7, 9)
+CONTACT_COUNTS = (1, 2, 2, 3, 4)
+CARES = ("价格", "质量", "交付速度", "售后服务", "系统稳定性")
 
 
 def owners() -> list[str]:
@@ -129,12 +139,15 @@ def generate(
     end: dt.date | None = None,
     start_index: int = 0,
     progress: Callable[[int], None] | None = None,
+    phase: Callable[[str, float, float], None] | None = None,
 ) -> int:
     """Add ``count`` generated customers with contacts, follow-ups and to-dos.
 
     Everything is written in one transaction, in id order, with the indexes that the
-    rows would hit at random places built once after the load; each batch's grams and
-    search documents are added with it. Returns how many customers were added.
+    rows would hit at random places built once after the load. Into a database without
+    customers, the search indexes are built once at the end too; otherwise each batch's
+    grams and search documents are added with it. ``phase`` hears the name, wall seconds
+    and CPU seconds of each step. Returns how many customers were added.
     """
     if start_index + count > _name_space():
         raise ValueError(f"--customers: at most {_name_space()} generated customers")
@@ -144,10 +157,18 @@ def generate(
     now = utc_now()
     conn = store.conn
     first_id = int(conn.execute("SELECT coalesce(max(id), 0) FROM customers").fetchone()[0]) + 1
+    fresh = first_id == 1
+    timer = _PhaseTimer(phase)
     batch = 20_000
-    with store.write():
-        # A writer thread inserts and indexes one batch while this one draws the next:
-        # SQLite releases the GIL while it works, so the two overlap.
+    # Grams of a fresh load, gathered per gram in id order: one sorted insert at the end.
+    grams_by_gram: dict[str, list[int]] = defaultdict(list)
+    # Into a new database file, the full-text index is built on another thread.
+    building = fresh and isinstance(store.path, Path)
+    with store.unjournaled(fresh), \
+            (SearchIndexBuilder(store) if building else nullcontext()) as builder, \
+            store.write(), _choice_tables(conn, end):
+        # A writer thread inserts one batch while this one draws the next: SQLite
+        # releases the GIL while it works, so the two overlap.
         with store.bulk_load(rebuild_indexes=count >= first_id), \
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="gen-writer") as writer:
             def wait(written: Future[int] | None) -> None:
@@ -160,24 +181,72 @@ def generate(
             for offset in range(0, count, batch):
                 n = min(batch, count - offset)
                 rows = _batch(rng, start_index + offset, first_id + offset, n, end, reps, now)
-                grams = sorted((gram, row[0]) for row in rows[0] for gram in name_grams(row[2]))
+                names = [(cast(int, row[0]), cast(str, row[2])) for row in rows[0]]  # id, norm
+                if fresh:
+                    for customer_id, norm in names:
+                        for gram in name_grams(norm):
+                            grams_by_gram[gram].append(customer_id)
+                    grams: list[tuple[str, int]] | None = None
+                else:
+                    grams = sorted((gram, customer_id) for customer_id, norm in names
+                                   for gram in name_grams(norm))
                 wait(pending)
-                pending = writer.submit(_write, store, rows, grams, first_id + offset, n)
+                pending = writer.submit(_write, store, rows, grams, first_id + offset, n,
+                                        seed, builder)
             wait(pending)
-        store.resegment()
+            timer.lap("rows")
+            if fresh:
+                store.add_gram_runs(grams_by_gram)
+                grams_by_gram.clear()
+                timer.lap("grams")
+            if fresh and builder is None:
+                store.reindex()
+                timer.lap("search index")
+            # Before the indexes come back: updating every customer would otherwise
+            # rebuild those on the columns segmentation sets a second time.
+            store.resegment()
+            timer.lap("segmentation")
+        timer.lap("indexes")
+        if builder is not None:
+            builder.adopt(store)
+            timer.lap("search index")
+    timer.lap("commit")
     return count
 
 
+class _PhaseTimer:
+    """Reports the wall and CPU seconds since the last lap."""
+
+    def __init__(self, report: Callable[[str, float, float], None] | None) -> None:
+        self.report = report
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+
+    def lap(self, name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        if self.report:
+            self.report(name, wall - self.wall, cpu - self.cpu)
+        self.wall, self.cpu = wall, cpu
+
+
 def _write(store: Store, rows: tuple[list[tuple[object, ...]], ...],
-           grams: list[tuple[str, int]], id0: int, n: int) -> int:
-    customers, contacts, followups, todos = rows
+           grams: list[tuple[str, int]] | None, id0: int, n: int, seed: int,
+           builder: SearchIndexBuilder | None) -> int:
+    """Insert a batch; with ``grams`` (not a fresh load), index it too; with a
+    ``builder``, hand it the batch's search documents."""
+    customers, plans, todos = rows
     conn = store.conn
     conn.executemany(_CUSTOMER_SQL, customers)
-    conn.executemany(_CONTACT_SQL, contacts)
-    conn.executemany(_FOLLOWUP_SQL, followups)
+    conn.executemany(_PLAN_SQL, plans)
+    conn.execute(_CONTACTS_FROM_PLAN_SQL, {"seed": seed, "surnames": SURNAMES, "given": GIVEN})
+    conn.execute(_FOLLOWUPS_FROM_PLAN_SQL, {"seed": seed})
+    conn.execute("DELETE FROM temp.gen_plan")
     conn.executemany(_TODO_SQL, todos)
-    store.add_name_grams(grams)
-    store.index_new_customers(id0, id0 + n - 1, grams=False)
+    if builder is not None:
+        builder.add(store.search_documents_json(id0, id0 + n - 1))
+    if grams is not None:
+        store.add_name_grams(grams)
+        store.index_new_customers(id0, id0 + n - 1, grams=False)
     return n
 
 
@@ -190,14 +259,69 @@ _CUSTOMER_SQL = (
     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
     "'gen')"
 )
-_CONTACT_SQL = (
-    "INSERT INTO contacts (customer_id, name, title, role, cares_about, phone) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
-_FOLLOWUP_SQL = (
-    "INSERT INTO followups (id, customer_id, date, method, participants, content, feedback, "
-    "owner, satisfaction, entered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+# Follow-ups and contacts are made in SQL from one plan row per customer (how many of
+# each, the first contact and the latest follow-up as days before the end date, the
+# owner): binding seven million rows one by one was most of a million-customer run.
+# Each row's random choices come from a hash of its customer id, its number and the
+# seed: 32-bit multiply and xor-shift rounds (SQLite has no xor; a | b - a & b is one),
+# in layers SQLite keeps apart (OFFSET stops it from inlining a subquery), so each round
+# runs once per row. A follow-up's day lies in its own stretch of the span between the
+# first contact and the latest follow-up, so ids follow the dates.
+_PLAN_SQL = "INSERT INTO temp.gen_plan VALUES (?, ?, ?, ?, ?, ?)"
+_XOR_SHIFT = "((x | (x >> {0})) - (x & (x >> {0})))"
+
+
+def _hashed(rows_sql: str) -> str:
+    """``rows_sql`` (which gives a 32-bit ``x`` per row) with ``x`` mixed twice and a
+    third mix as ``h``."""
+    return f"""
+    SELECT *, {_XOR_SHIFT.format(15)} AS h FROM (
+        SELECT *, {_XOR_SHIFT.format(15)} * 1935289751 % 4294967296 AS x FROM (
+            SELECT *, {_XOR_SHIFT.format(16)} * 569420461 % 4294967296 AS x FROM (
+                {rows_sql} LIMIT -1 OFFSET 0)
+            LIMIT -1 OFFSET 0)
+        LIMIT -1 OFFSET 0)
+    LIMIT -1 OFFSET 0"""
+
+
+def _numbered(count_column: str, salt: int) -> str:
+    """Each plan row ``count_column`` times, numbered ``j`` from 0, with its ``x``."""
+    return f"""
+    SELECT p.*, n.j, ((p.customer_id * 32 + {salt} + n.j) * 2654435761 + :seed)
+        % 4294967296 AS x
+    FROM temp.gen_plan p CROSS JOIN temp.gen_numbers n WHERE n.j < p.{count_column}"""
+
+
+_FOLLOWUPS_FROM_PLAN_SQL = f"""
+INSERT INTO followups (customer_id, date, method, participants, content, feedback, owner,
+    satisfaction, entered_at)
+SELECT customer_id, (SELECT day FROM temp.gen_days WHERE offset = f.offset),
+    (SELECT value FROM temp.gen_methods WHERE k = (h >> 14) % {len(METHODS)}),
+    owner, c.content, c.feedback, owner,
+    CASE (h >> 21) % 5 WHEN 2 THEN 3 WHEN 3 THEN 4 WHEN 4 THEN 5 END,
+    (SELECT day FROM temp.gen_days WHERE offset = f.offset - hour / 24)
+        || printf('T%02d:00:00+00:00', hour % 24)
+FROM (
+    SELECT customer_id, owner, h,
+        CASE WHEN j = followups - 1 THEN latest ELSE latest + CAST(
+            (followups - 1 - j - 0.8 * (h >> 24) / 256.0) * (first - latest)
+            / (followups - 1) AS INTEGER) END AS offset,
+        9 + CASE WHEN h % 100 < 8 THEN 26 + (h >> 7) % 71 ELSE (h >> 7) % 13 END AS hour
+    FROM ({_hashed(_numbered("followups", 0))})
+    LIMIT -1 OFFSET 0
+) f
+CROSS JOIN temp.gen_contents c ON c.k = (f.h >> 17) % {len(CONTENTS)}
+"""
+_CONTACTS_FROM_PLAN_SQL = f"""
+INSERT INTO contacts (customer_id, name, title, role, cares_about, phone)
+SELECT customer_id,
+    substr(:surnames, x % {len(SURNAMES)} + 1, 1) || substr(:given, (x >> 6) % {len(GIVEN)} + 1, 1)
+        || substr(:given, (x >> 12) % {len(GIVEN)} + 1, 1),
+    t.title, t.role, (SELECT value FROM temp.gen_cares WHERE k = (x >> 21) % {len(CARES)}),
+    '1' || (3 + (x >> 24) % 7) || printf('%09d', h % 1000000000)
+FROM ({_hashed(_numbered("contacts", 16))}) c
+CROSS JOIN temp.gen_titles t ON t.k = (c.x >> 18) % {len(TITLES)}
+"""
 _TODO_SQL = (
     "INSERT INTO todos (customer_id, followup_id, text, due, owner, done) "
     "VALUES (?, ?, ?, ?, ?, ?)"
@@ -211,8 +335,7 @@ def _batch(
     # a per-value ``rng.choice`` and ``date.isoformat`` made this loop most of a
     # million-customer run.
     customers: list[tuple[object, ...]] = []
-    contacts: list[tuple[object, ...]] = []
-    followups: list[tuple[object, ...]] = []
+    plans: list[tuple[object, ...]] = []
     todos: list[tuple[object, ...]] = []
     rand = rng.random
     pick = rng.choices
@@ -223,19 +346,8 @@ def _batch(
     columns = [pick(values, k=n) for values in (
         INDUSTRIES, REGIONS, SOURCES, NEEDS, SCENARIOS, PREFERENCES, SPEEDS, DECISIONS,
         RELATIONS, POTENTIALS)]
-    followup_counts = pick((1, 3, 4, 5, 5, 6, 7, 9), k=n)
-    contact_counts = pick((1, 2, 2, 3, 4), k=n)
-    total_followups = sum(followup_counts)
-    total_contacts = sum(contact_counts)
-    f_contents = pick(CONTENTS, k=total_followups)
-    f_methods = pick(METHODS, k=total_followups)
-    f_satisfaction = pick((None, None, 3, 4, 5), k=total_followups)
-    p_surnames = pick(SURNAMES, k=total_contacts)
-    p_given = pick(GIVEN, k=2 * total_contacts)
-    p_titles = pick(TITLES, k=total_contacts)
-    p_cares = pick(("价格", "质量", "交付速度", "售后服务", "系统稳定性"), k=total_contacts)
-    f_at = 0
-    p_at = 0
+    followup_counts = pick(FOLLOWUP_COUNTS, k=n)
+    contact_counts = pick(CONTACT_COUNTS, k=n)
     for k in range(n):
         customer_id = id0 + k
         name, pinyin, initials = company_name(index0 + k, rng)
@@ -257,41 +369,60 @@ def _batch(
             first_deal_text = None
         status = STATUSES[1 + int(rand() * 5)] if dealt else STATUSES[int(rand() * 3)]
         stage = STAGES[1 + int(rand() * 3)] if dealt else STAGES[int(rand() * 2)]
-        followup_days = sorted(
-            (int(rand() * (first_contact + 1)) for _ in range(followup_counts[k])),
-            reverse=True,
-        )
+        # The latest of the follow-ups on days drawn uniformly since the first contact
+        # (the minimum of ``count`` uniform draws); SQL places the others before it.
+        latest = int((first_contact + 1) * (1 - rand() ** (1 / followup_counts[k])))
         customers.append((
             customer_id, name, normalize_name(name), pinyin, initials,
             "individual" if name.endswith("工作室") else "enterprise",
             titles[k][0], columns[0][k], size, employees, columns[1][k], columns[2][k],
             day[first_contact], first_deal_text, last_deal, total, orders or None, status,
             stage, owner, columns[3][k], columns[4][k], columns[5][k], columns[6][k],
-            columns[7][k], columns[8][k], columns[9][k], day[followup_days[-1]], now, now,
+            columns[7][k], columns[8][k], columns[9][k], day[latest], now, now,
         ))
-        for _ in range(contact_counts[k]):
-            title, role = p_titles[p_at]
-            contacts.append((
-                customer_id, p_surnames[p_at] + p_given[2 * p_at] + p_given[2 * p_at + 1],
-                title, role, p_cares[p_at],
-                f"1{3 + int(rand() * 7)}{int(rand() * 1_000_000_000):09d}",
-            ))
-            p_at += 1
-        for offset in followup_days:
-            content, feedback = f_contents[f_at]
-            late = rand() < 0.08
-            hour = 9 + (26 + int(rand() * 71) if late else int(rand() * 13))
-            entered = f"{day[offset - hour // 24]}T{hour % 24:02d}:00:00+00:00"
-            followups.append((
-                None, customer_id, day[offset], f_methods[f_at], owner, content, feedback,
-                owner, f_satisfaction[f_at], entered,
-            ))
-            f_at += 1
+        plans.append((customer_id, followup_counts[k], contact_counts[k], first_contact,
+                      latest, owner))
         if rand() < 0.3:
-            due = followup_days[-1] - 3 - int(rand() * 19)
+            due = latest - 3 - int(rand() * 19)
             todos.append((customer_id, None, TODOS[int(rand() * len(TODOS))], day[due], owner,
                           int(due > 0 and rand() < 0.6)))
-    return customers, contacts, followups, todos
+    return customers, plans, todos
+
+
+@contextmanager
+def _choice_tables(conn: sqlite3.Connection, end: dt.date) -> Iterator[None]:
+    """Temp tables the follow-up SQL draws from: the days by offset before ``end``, the
+    methods, the contents, the numbers of a customer's follow-ups, and the plan."""
+    tables = ("gen_days", "gen_methods", "gen_contents", "gen_titles", "gen_cares",
+              "gen_numbers", "gen_plan")
+    for table in tables:
+        conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    conn.execute("CREATE TEMP TABLE gen_days (offset INTEGER PRIMARY KEY, day TEXT)")
+    days = _day_table(end)
+    conn.executemany("INSERT INTO temp.gen_days VALUES (?, ?)",
+                     [(k if k <= 3 * 365 else k - len(days), d) for k, d in enumerate(days)])
+    conn.execute("CREATE TEMP TABLE gen_methods (k INTEGER PRIMARY KEY, value TEXT)")
+    conn.executemany("INSERT INTO temp.gen_methods VALUES (?, ?)", enumerate(METHODS))
+    conn.execute("CREATE TEMP TABLE gen_contents (k INTEGER PRIMARY KEY, content TEXT, "
+                 "feedback TEXT)")
+    conn.executemany("INSERT INTO temp.gen_contents VALUES (?, ?, ?)",
+                     [(k, *pair) for k, pair in enumerate(CONTENTS)])
+    conn.execute("CREATE TEMP TABLE gen_titles (k INTEGER PRIMARY KEY, title TEXT, role TEXT)")
+    conn.executemany("INSERT INTO temp.gen_titles VALUES (?, ?, ?)",
+                     [(k, *pair) for k, pair in enumerate(TITLES)])
+    conn.execute("CREATE TEMP TABLE gen_cares (k INTEGER PRIMARY KEY, value TEXT)")
+    conn.executemany("INSERT INTO temp.gen_cares VALUES (?, ?)", enumerate(CARES))
+    conn.execute("CREATE TEMP TABLE gen_numbers (j INTEGER PRIMARY KEY)")
+    conn.executemany("INSERT INTO temp.gen_numbers VALUES (?)",
+                     [(j,) for j in range(max(*FOLLOWUP_COUNTS, *CONTACT_COUNTS))])
+    conn.execute("CREATE TEMP TABLE gen_plan (customer_id INTEGER PRIMARY KEY, "
+                 "followups INTEGER, contacts INTEGER, first INTEGER, latest INTEGER, "
+                 "owner TEXT)")
+    try:
+        yield
+    finally:
+        for table in tables:
+            conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
 def _day_table(end: dt.date) -> list[str]:

@@ -1,0 +1,111 @@
+"""The full-text index of a large load, built beside the store on another CPU core.
+
+Tokenizing every customer's search document into trigrams is most of the work of
+filling a new database with a million customers, and SQLite does it on one core. The
+loading connection hands the documents over in runs (JSON text, so a run crosses
+threads as one string); a thread with its own connection builds the index in a scratch
+database next to the store while the loader makes the grams, segments and indexes; then
+the store takes the finished index over by copying the FTS5 table's shadow tables, which
+hold the same format for the same table definition.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+from pathlib import Path
+
+from tuicrm.core.store import FTS_LOAD_HASH_BYTES, Store, StoreError
+
+# The shadow tables of a full-text table that hold its documents and index (its config
+# stays the store's own).
+_SHADOW_TABLES = ("data", "idx", "content", "docsize")
+
+_INSERT_RUN_SQL = """
+INSERT INTO customer_search (rowid, name, pinyin, initials, contacts, facts, tags, notes)
+SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+    value ->> 6, value ->> 7
+FROM json_each(?)
+"""
+
+
+class SearchIndexBuilder:
+    """Builds the customers' full-text index of ``store`` on a thread of its own.
+
+    :meth:`add` queues runs of documents (from :meth:`Store.search_document_runs`, in id
+    order), :meth:`adopt` waits for the index and copies it into the store's current
+    transaction; :meth:`close` removes the scratch file (also after an error).
+    """
+
+    def __init__(self, store: Store) -> None:
+        if not isinstance(store.path, Path):
+            raise StoreError("a search index is built beside a database file")
+        self.path = store.path.with_name(store.path.name + ".search-build")
+        self.path.unlink(missing_ok=True)
+        self.table_sql = store.conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'customer_search'").fetchone()[0]
+        self.runs: queue.Queue[str | None] = queue.Queue()
+        self.error: BaseException | None = None
+        self.attached_to: Store | None = None
+        self.thread = threading.Thread(target=self._build, name="search-index", daemon=True)
+        self.thread.start()
+
+    def __enter__(self) -> SearchIndexBuilder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add(self, run: str) -> None:
+        """Queue a run of documents."""
+        self.runs.put(run)
+
+    def _build(self) -> None:
+        try:
+            conn = sqlite3.connect(str(self.path), isolation_level=None,
+                                   check_same_thread=False)
+            try:
+                # A scratch file: nothing to recover if the load fails.
+                conn.execute("PRAGMA journal_mode = OFF")
+                conn.execute("PRAGMA synchronous = OFF")
+                conn.execute(self.table_sql)
+                conn.execute("INSERT INTO customer_search (customer_search, rank) "
+                             "VALUES ('hashsize', ?)", [FTS_LOAD_HASH_BYTES])
+                conn.execute("BEGIN")
+                while (run := self.runs.get()) is not None:
+                    conn.execute(_INSERT_RUN_SQL, [run])
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+        except BaseException as exc:  # handed to the loading thread in adopt()
+            self.error = exc
+            while self.runs.get() is not None:  # let the loader finish handing over
+                pass
+
+    def adopt(self, store: Store) -> None:
+        """Wait for the index and copy it into ``store`` (inside its write transaction),
+        replacing what its full-text table held."""
+        self.runs.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        conn = store.conn
+        # SQLite attaches inside a transaction but detaches only outside one: close().
+        conn.execute("ATTACH DATABASE ? AS search_build", [str(self.path)])
+        self.attached_to = store
+        for shadow in _SHADOW_TABLES:
+            table = f"customer_search_{shadow}"
+            conn.execute(f"DELETE FROM main.{table}")
+            conn.execute(f"INSERT INTO main.{table} SELECT * FROM search_build.{table}")
+
+    def close(self) -> None:
+        """After the store's transaction: stop the thread (if running), detach the
+        scratch database and remove its file."""
+        if self.thread.is_alive():
+            self.runs.put(None)
+            self.thread.join()
+        if self.attached_to is not None:
+            self.attached_to.conn.execute("DETACH DATABASE search_build")
+            self.attached_to = None
+        self.path.unlink(missing_ok=True)
