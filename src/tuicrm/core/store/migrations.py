@@ -391,3 +391,10 @@ def m041_review_indexes(db: Database) -> None:
     )
     db.execute("CREATE INDEX customers_due_owner ON customers(next_due, owner)")
     db.execute("CREATE INDEX customers_id_segment ON customers(id, segment, owner)")
+
+
+@migrations()
+def m080_drop_followups_date(db: Database) -> None:
+    """``followups_review`` starts with the date, so the date-only index only cost every
+    follow-up written (about 12 CPU-seconds of a 1,000,000-customer gen)."""
+    db.execute("DROP INDEX IF EXISTS followups_date")
