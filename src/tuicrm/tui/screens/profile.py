@@ -60,16 +60,17 @@ Change = Callable[[Store, Actor], Any]
 class ProfileScreen(CrmScreen):
     """One customer, with everything hanging off it."""
 
+    # The footer keeps ? (every key) in sight at 80 columns; the rest are in ?.
     BINDINGS = [
         Binding("escape", "back", "Back", id="profile.back"),
         Binding("l,f", "log", "Log follow-up", id="profile.log"),
         Binding("e", "edit", "Edit", id="profile.edit"),
         Binding("a", "add_tag", "Add tag", id="profile.add_tag"),
-        Binding("minus", "remove_tag", "Remove tag", id="profile.remove_tag"),
-        Binding("c", "add_contact", "Add contact", id="profile.contact"),
+        Binding("minus", "remove_tag", "Remove tag", show=False, id="profile.remove_tag"),
+        Binding("c", "add_contact", "Add contact", show=False, id="profile.contact"),
         Binding("t", "tick", "Tick to-do", id="profile.todo"),
-        Binding("v", "override", "Override tier", id="profile.override"),
-        Binding("w", "reasons", "Why (tags)", id="profile.reasons"),
+        Binding("v", "override", "Override tier", show=False, id="profile.override"),
+        Binding("w", "reasons", "Why (tags)", show=False, id="profile.reasons"),
     ]
 
     def __init__(self, customer_id: int) -> None:
