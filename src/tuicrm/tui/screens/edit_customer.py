@@ -118,7 +118,9 @@ class EditCustomerScreen(CrmScreen):
             self.query_one("#form-status", Static).update(Content(self.labels("form.fix")))
             first = exc.messages[0].split(":", 1)[0].split(".", 1)[0].strip()
             for field_input in self.query(f"#field-{first}").results(Input):
-                field_input.focus()
+                field_input.focus(scroll_visible=False)
+                self.query_one("#form", VerticalScroll).scroll_to_widget(
+                    field_input, animate=False)
             return
         self.dismiss(changes)
 
