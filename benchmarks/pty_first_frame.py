@@ -24,6 +24,7 @@ import struct
 import sys
 import termios
 import time
+from pathlib import Path
 
 ROW = re.compile(rb"\d\d-\d\d-\d\d")
 
@@ -77,7 +78,8 @@ def main() -> None:
     if options.bare:
         argv, until = [sys.executable, "-c", BARE_APP], re.compile(rb"Quit")
     elif options.db:
-        command = shutil.which("tuicrm") or "tuicrm"
+        beside = Path(sys.executable).with_name("tuicrm")  # this environment's tuicrm
+        command = str(beside) if beside.exists() else shutil.which("tuicrm") or "tuicrm"
         argv, until = [command, "--db", options.db], ROW
     else:
         parser.error("give a database, or --bare")
