@@ -26,6 +26,7 @@ from tuicrm.core.review import (
     Review,
     add_lesson,
     build_review,
+    customers_behind,
     find_lessons,
     last_quarters,
     quarter_of,
@@ -128,14 +129,40 @@ def test_period_figure(review: Review, key: str, ids: list[int]) -> None:
     assert figure.count == len(ids)
 
 
+@pytest.mark.parametrize("dense_one_in", [0, 10**9])  # sort the range; walk by id
+@pytest.mark.parametrize("key", [
+    "new_customers", "deals", "tier_moves", "lifecycle_moves", "late_entries", "overdue",
+    "todos_past_due", "unanswered_problems", "move:tier:中价值:高价值", "done:B", "due:B",
+])
+def test_customers_behind_pages_alike_either_way(store: Store, review: Review,
+                                                 monkeypatch: pytest.MonkeyPatch, key: str,
+                                                 dense_one_in: int) -> None:
+    from tuicrm.core.store import review as sql
+
+    rules = default_rules()
+    everyone = customers_behind(store, rules, review.period, key, limit=100)
+    monkeypatch.setattr(sql, "DENSE_ONE_IN", dense_one_in)
+    paged: list[int] = []
+    while page := customers_behind(store, rules, review.period, key,
+                                   after=paged[-1] if paged else 0, limit=1):
+        paged += page
+    assert paged == everyone and everyone
+
+
 def test_moves_matrix(review: Review) -> None:
     cells = [(m.kind, m.old, m.new, m.customer_ids) for m in review.period.moves]
     assert cells == [("lifecycle", "老客户", "休眠", [4]), ("tier", "中价值", "高价值", [3])]
 
 
-def test_followups_done_vs_due_per_owner(review: Review) -> None:
-    owners = {o.owner: (o.done_ids, o.due_ids) for o in review.period.owners}
+def test_followups_done_vs_due_per_owner(store: Store, review: Review) -> None:
+    def behind(key: str) -> list[int]:
+        return customers_behind(store, default_rules(), review.period, key)
+
+    owners = {o.owner: (behind(f"done:{o.owner}"), behind(f"due:{o.owner}"))
+              for o in review.period.owners}
     assert owners == {"A": ([2], [2]), "B": ([3, 4], [3, 4, 5])}
+    assert {o.owner: (o.done, o.due) for o in review.period.owners} == {"A": (1, 1),
+                                                                         "B": (2, 3)}
 
 
 @pytest.mark.parametrize(("metric", "value"), [

@@ -20,19 +20,21 @@ from tuicrm.core.models import Todo
 from tuicrm.core.review import (
     Decision,
     PeriodReview,
+    customers_behind,
     discussion_ids,
     minutes_markdown,
     period_review,
     week_of,
 )
 from tuicrm.core.rows import CustomerRow
+from tuicrm.core.rules import Rules
 from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.dialogs import PromptScreen
 
 DECISION_DUE_DAYS = 7
 
-# The customers a figure opens are listed by id; a figure of more stays countable but
-# only its first ones are listed (the list is for the meeting, not for paging).
+# The customers a figure opens are paged from the store, lowest id first; a figure of
+# more stays countable but only its first ones are listed (the list is for the meeting).
 LISTED_AT_MOST = 500
 
 
@@ -141,8 +143,9 @@ class ReviewScreen(CrmScreen):
         self.start = start
         self.end = end
         self.review: PeriodReview | None = None
-        # Row key of the figures table → (title, customer ids).
-        self.behind: dict[str, tuple[str, list[int]]] = {}
+        self.rules: Rules | None = None
+        # Row key of the figures table (the figure's key) → (title, customers).
+        self.behind: dict[str, tuple[str, int]] = {}
         # Meeting mode: the customers to discuss, where we are, what was decided.
         self.agenda: list[int] = []
         self.at = -1
@@ -187,6 +190,7 @@ class ReviewScreen(CrmScreen):
             rules = getattr(store.segmenter, "rules", None) or load_rules(None)
             review = period_review(store, rules, start=self.start, end=self.end,
                                    today=self.today)
+        self.rules = rules
         self.post_message(ReviewFetched(review))
 
     @on(ReviewFetched)
@@ -196,20 +200,20 @@ class ReviewScreen(CrmScreen):
         table.clear()
         self.behind = {}
         for figure in review.figures:
-            self.behind[figure.key] = (figure.label, figure.customer_ids)
+            self.behind[figure.key] = (figure.label, figure.count)
             table.add_row(Text(figure.label), Text(str(figure.count), justify="right"),
                           key=figure.key)
         for owner in review.owners:
-            key = f"owner:{owner.owner}"
+            key = f"due:{owner.owner}"
             label = f"{owner.owner or '-'}: {self.labels('review.done_due')}"
-            self.behind[key] = (label, owner.due_ids)
+            self.behind[key] = (label, owner.due)
             table.add_row(Text(label), Text(f"{owner.done}/{owner.due}", justify="right"),
                           key=key)
         for move in review.moves:
             key = f"move:{move.kind}:{move.old}:{move.new}"
             label = f"{move.old} → {move.new}"
-            self.behind[key] = (label, move.customer_ids)
-            table.add_row(Text(label), Text(str(len(move.customer_ids)), justify="right"),
+            self.behind[key] = (label, move.count)
+            table.add_row(Text(label), Text(str(move.count), justify="right"),
                           key=key)
         self._draw_charts(review)
         self.agenda, self.at = discussion_ids(review), -1
@@ -247,18 +251,23 @@ class ReviewScreen(CrmScreen):
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         if key in self.behind:
-            title, ids = self.behind[key]
-            self._fetch_customers(title, ids)
+            title, count = self.behind[key]
+            self._fetch_customers(key, title, count)
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
 
     @work(thread=True, group="review-customers", exit_on_error=False)
-    def _fetch_customers(self, title: str, ids: list[int]) -> None:
+    def _fetch_customers(self, key: str, title: str, count: int) -> None:
+        review, rules = self.review, self.rules
+        if review is None or rules is None:
+            return
         with self.lanes["review"].use() as store:
-            rows = store.rows_by_id(ids[:LISTED_AT_MOST])
-        self.post_message(CustomersFetched(title, rows, len(ids)))
+            ids = customers_behind(store, rules, review, key, count=count,
+                                   limit=LISTED_AT_MOST)
+            rows = store.rows_by_id(ids)
+        self.post_message(CustomersFetched(title, rows, count))
 
     @on(CustomersFetched)
     def _customers_fetched(self, event: CustomersFetched) -> None:
