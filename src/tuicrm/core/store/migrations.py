@@ -391,3 +391,17 @@ def m041_review_indexes(db: Database) -> None:
     )
     db.execute("CREATE INDEX customers_due_owner ON customers(next_due, owner)")
     db.execute("CREATE INDEX customers_id_segment ON customers(id, segment, owner)")
+
+
+@migrations()
+def m070_review_figures(db: Database) -> None:
+    """Indexes of the review's counts: the tier and lifecycle moves alone (a partial index,
+    without the first assignments that outnumber them), open to-dos by due date with
+    their customer (counting customers without reading the table), and open to-dos by
+    follow-up (unresolved feedback)."""
+    db.execute(
+        "CREATE INDEX tier_history_moves ON tier_history(at, kind, old, new, customer_id) "
+        "WHERE old != '' AND old != new"
+    )
+    db.execute("CREATE INDEX todos_open_due_customer ON todos(done, due, customer_id)")
+    db.execute("CREATE INDEX todos_open_followup ON todos(done, followup_id)")
