@@ -199,19 +199,14 @@ def quarter_customer_counts(store: Store,
     return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
 
-_UNRESOLVED = (
-    "sum(id IN (SELECT t.followup_id FROM todos t JOIN followups u ON u.id = t.followup_id "
-    "WHERE t.done = 0 AND u.feedback != ''))"
-)
-
-
 def quarter_followup_counts(store: Store, start: dt.date, end: dt.date,
                             current: dt.date) -> list[dict[str, Any]]:
     """Satisfaction sum and count of the follow-ups dated in ``start``–``end``, and how
     many left feedback that still has an open to-do (unresolved feedback): per quarter
     before ``current`` (segment and owner ``None``), per segment and owner from
-    ``current`` on. Per customer first, then through the narrow (id, segment, owner)
-    index: a lookup per follow-up in the wide customers table would be 3× slower."""
+    ``current`` on (satisfaction and unresolved feedback in rows of their own). Per
+    customer first, then through the narrow (id, segment, owner) index: a lookup per
+    follow-up in the wide customers table would be 3× slower."""
     rows: list[dict[str, Any]] = []
     quarter = start
     # One plain aggregate per earlier quarter: a GROUP BY on a date expression would
@@ -229,19 +224,31 @@ def quarter_followup_counts(store: Store, start: dt.date, end: dt.date,
         rows.append({"quarter": quarter.isoformat(), "segment": None, "owner": None,
                      "satisfaction_sum": total, "rated": rated, "unresolved": unresolved})
         quarter = following
-    grouped = store.conn.execute(
-        f"""
+    params = {"current": current.isoformat(), "end": end.isoformat()}
+    # Rated follow-ups only: fewer rows to sort by customer and fewer customers to join.
+    rated_rows = store.conn.execute(
+        """
         SELECT :current AS quarter, c.segment, c.owner,
-            sum(f.satisfaction_sum) AS satisfaction_sum, sum(f.rated) AS rated,
-            sum(f.unresolved) AS unresolved
-        FROM (SELECT customer_id, sum(satisfaction) AS satisfaction_sum,
-                count(satisfaction) AS rated, {_UNRESOLVED} AS unresolved
-              FROM followups WHERE date BETWEEN :current AND :end GROUP BY customer_id) f
+            sum(f.satisfaction_sum) AS satisfaction_sum, sum(f.rated) AS rated
+        FROM (SELECT customer_id, sum(satisfaction) AS satisfaction_sum, count(*) AS rated
+              FROM followups WHERE date BETWEEN :current AND :end
+                AND satisfaction IS NOT NULL GROUP BY customer_id) f
         JOIN customers c INDEXED BY customers_id_segment ON c.id = f.customer_id
         GROUP BY 2, 3
-        """, {"current": current.isoformat(), "end": end.isoformat()})
-    names = [d[0] for d in grouped.description]
-    return rows + [dict(zip(names, r, strict=True)) for r in grouped.fetchall()]
+        """, params)
+    names = [d[0] for d in rated_rows.description]
+    rows += [dict(zip(names, r, strict=True)) for r in rated_rows.fetchall()]
+    # From the open to-dos (few) to their follow-ups, not the other way round.
+    unresolved_rows = store.conn.execute(
+        """
+        SELECT :current AS quarter, c.segment, c.owner, count(DISTINCT f.id) AS unresolved
+        FROM todos t JOIN followups f ON f.id = t.followup_id
+        JOIN customers c INDEXED BY customers_id_segment ON c.id = f.customer_id
+        WHERE t.done = 0 AND f.feedback != '' AND f.date BETWEEN :current AND :end
+        GROUP BY 2, 3
+        """, params)
+    names = [d[0] for d in unresolved_rows.description]
+    return rows + [dict(zip(names, r, strict=True)) for r in unresolved_rows.fetchall()]
 
 
 def quarter_action_counts(store: Store, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
