@@ -1,5 +1,6 @@
 """The weekly and quarterly review (method step 6): what changed, what is late, and
-whether each segment works — every figure with the customers behind it.
+whether each segment works — every figure with its count and first customers, the rest
+paged on demand (:func:`customers_behind`).
 
 Definitions (the store's queries in :mod:`tuicrm.core.store.review` implement them):
 

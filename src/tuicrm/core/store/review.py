@@ -1,10 +1,12 @@
 """The review's SQL: aggregates of one period (a week, any range) and of quarters.
 
 Every query reads an indexed column range (follow-ups by date, tier history by date,
-customers by next due date, to-dos by open/due, strategy actions by deadline) or one pass
-over the narrow ``customers_review`` index; nothing here writes. The meaning of each
-figure is documented in :mod:`tuicrm.core.review`, which turns these rows into the
-review.
+customers by next due date, to-dos by open/due, strategy actions by deadline) or one of
+the two summaries the triggers of migration ``m070_review_figures`` keep (customers by
+segment, owner and quarters; rated follow-ups by quarter, segment and owner); nothing here
+writes. A figure is counted in SQL and its customers are read a page at a time
+(:func:`customers_behind`). The meaning of each figure is documented in
+:mod:`tuicrm.core.review`, which turns these rows into the review.
 """
 
 from __future__ import annotations
