@@ -68,6 +68,35 @@ async def test_review_figure_opens_its_customers(make_app: AppFactory, app_db: P
         assert app.screen.customer_id == expected[0]
 
 
+async def test_figure_pages_its_customers_when_the_cursor_reaches_the_last(
+        make_app: AppFactory, app_db: Path, monkeypatch: Any) -> None:
+    import tuicrm.tui.screens.review as review_screen
+
+    expected = overdue_ids(app_db)
+    assert len(expected) > 3
+    monkeypatch.setattr(review_screen, "LISTED_AT_MOST", 2)  # pages of 2
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_review()
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        table.move_cursor(row=[r.key.value for r in table.ordered_rows].index("overdue"))
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, FigureCustomersScreen)
+        listed = screen.query_one(OptionList)
+        counts = [listed.option_count]
+        while listed.option_count < len(expected) and len(counts) < len(expected):
+            await pilot.press("end")
+            await settle(pilot)
+            counts.append(listed.option_count)
+        ids = [int(listed.get_option_at_index(i).id or 0) for i in range(listed.option_count)]
+        assert ids == expected
+        assert counts[:2] == [2, 4]
+
+
 async def test_review_steps_back_a_week(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

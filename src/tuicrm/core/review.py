@@ -1,5 +1,6 @@
 """The weekly and quarterly review (method step 6): what changed, what is late, and
-whether each segment works — every figure with the customers behind it.
+whether each segment works — every figure with its count and first customers, the rest
+paged on demand (:func:`customers_behind`).
 
 Definitions (the store's queries in :mod:`tuicrm.core.store.review` implement them):
 
@@ -39,8 +40,6 @@ Quarterly metrics, per segment and per owner (the customer's current ones):
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -77,13 +76,19 @@ METRICS: dict[str, str] = {
 AT_MOST = {"unresolved_feedback"}
 
 
+# A figure carries its count and the ids of its first customers, lowest first; the rest
+# are paged from the store by :func:`customers_behind` when a person opens the figure.
+FIRST_IDS = 50
+
+
 class Figure(BaseModel):
-    """One number of the review and the customers behind it."""
+    """One number of the review and the first customers behind it."""
 
     key: str
     label: str
     count: int
     customer_ids: list[int]
+    """The first :data:`FIRST_IDS` customers, lowest id first."""
 
 
 class Move(BaseModel):
@@ -92,25 +97,18 @@ class Move(BaseModel):
     kind: Literal["tier", "lifecycle"]
     old: str
     new: str
+    count: int
     customer_ids: list[int]
+    """The first :data:`FIRST_IDS` customers, lowest id first."""
 
 
 class OwnerFollowUps(BaseModel):
-    """Follow-ups one owner did in the period against those due."""
+    """Follow-ups one owner did in the period against those due: customers followed up,
+    and customers that were due (followed up or still open)."""
 
     owner: str
-    done_ids: list[int]
-    due_ids: list[int]
-
-    @property
-    def done(self) -> int:
-        """Customers followed up."""
-        return len(self.done_ids)
-
-    @property
-    def due(self) -> int:
-        """Customers that were due (done or still open)."""
-        return len(self.due_ids)
+    done: int
+    due: int
 
 
 class PeriodReview(BaseModel):
@@ -249,56 +247,74 @@ def last_quarters(day: dt.date, count: int) -> list[tuple[dt.date, dt.date]]:
 # -- building the review -----------------------------------------------------------------
 
 
-def _by_key(pairs: Iterable[tuple[str, int]]) -> dict[str, set[int]]:
-    grouped: dict[str, set[int]] = defaultdict(set)
-    for key, customer_id in pairs:
-        grouped[key].add(customer_id)
-    return grouped
+def _period_params(period: PeriodReview | tuple[dt.date, dt.date, dt.date],
+                   rules: Rules) -> dict[str, Any]:
+    start, end, today = ((period.start, period.end, period.today)
+                         if isinstance(period, PeriodReview) else period)
+    return {"start": start.isoformat(), "end": end.isoformat(), "today": today.isoformat(),
+            "late_hours": rules.followup.late_after_hours,
+            "hours": rules.followup.answer_within_hours}
+
+
+def _behind(key: str) -> tuple[str, dict[str, str]]:
+    """The store's query and extra parameters of a figure key: the eight figures, a
+    moves cell ``move:<kind>:<old>:<new>``, an owner's ``done:<owner>``, ``due:<owner>``."""
+    if key in ("tier_moves", "lifecycle_moves"):
+        return key, {"kind": key.removesuffix("_moves")}
+    if key.startswith("move:"):
+        kind, old, new = key.split(":", 3)[1:]
+        return "move", {"kind": kind, "old": old, "new": new}
+    if key.startswith(("done:", "due:")):
+        name, owner = key.split(":", 1)
+        return name, {"owner": owner}
+    return key, {}
+
+
+def count_behind(store: Store, rules: Rules,
+                 period: PeriodReview | tuple[dt.date, dt.date, dt.date], key: str) -> int:
+    """How many customers are behind a figure of the period (start, end, today)."""
+    from tuicrm.core.store import review as sql
+
+    name, extra = _behind(key)
+    return sql.customers_count(store, name, {**_period_params(period, rules), **extra})
+
+
+def customers_behind(store: Store, rules: Rules,
+                     period: PeriodReview | tuple[dt.date, dt.date, dt.date], key: str, *,
+                     count: int | None = None, after: int = 0,
+                     limit: int = FIRST_IDS) -> list[int]:
+    """A page of the customers behind a figure of the period (its key as in the review's
+    figures, ``move:<kind>:<old>:<new>``, ``done:<owner>`` or ``due:<owner>``): ids above
+    ``after``, lowest first, at most ``limit``. ``count``, when known, spares counting."""
+    from tuicrm.core.store import review as sql
+
+    name, extra = _behind(key)
+    params = {**_period_params(period, rules), **extra}
+    if count is None:
+        count = sql.customers_count(store, name, params)
+    return sql.customers_behind(store, name, params, count=count, after=after, limit=limit)
 
 
 def period_review(store: Store, rules: Rules, *, start: dt.date, end: dt.date,
                   today: dt.date) -> PeriodReview:
-    """The figures of ``start``–``end`` as of ``today``."""
+    """The figures of ``start``–``end`` as of ``today``: counts, the first customers of
+    each; :func:`customers_behind` pages the rest."""
     from tuicrm.core.store import review as sql
 
-    moves = sql.moves(store, start, end)
-    cells: dict[tuple[str, str, str], set[int]] = defaultdict(set)
-    for kind, old, new, customer_id in moves:
-        cells[(kind, old, new)].add(customer_id)
-
-    def moved(kind: str) -> list[int]:
-        return sorted({c for k, _, _, c in moves if k == kind})
-
-    hours = rules.followup
-    found: dict[str, list[int]] = {
-        "new_customers": sql.new_customer_ids(store, start, end),
-        "deals": sql.deal_ids(store, start, end),
-        "tier_moves": moved("tier"),
-        "lifecycle_moves": moved("lifecycle"),
-        "late_entries": sorted({c for _, c in sql.late_entries(
-            store, start, end, hours.late_after_hours)}),
-        "overdue": sql.overdue_ids(store, today),
-        "todos_past_due": sorted({c for _, c in sql.todos_past_due(store, today)}),
-        "unanswered_problems": sorted({c for _, c in sql.unanswered_problems(
-            store, start, end, today, hours.answer_within_hours)}),
-    }
-    # A late entry counts the follow-ups, not only the customers: say both in the label.
-    figures = [Figure(key=key, label=FIGURE_LABELS[key], count=len(ids), customer_ids=ids)
-               for key, ids in found.items()]
-    done = _by_key(sql.followups_done(store, start, end))
-    open_due = _by_key(sql.still_due(store, end))
-    owners = [
-        OwnerFollowUps(owner=owner, done_ids=sorted(done.get(owner, set())),
-                       due_ids=sorted(done.get(owner, set()) | open_due.get(owner, set())))
-        for owner in sorted(set(done) | set(open_due))
-    ]
+    period = (start, end, today)
+    figures = []
+    for key, label in FIGURE_LABELS.items():
+        count = count_behind(store, rules, period, key)
+        figures.append(Figure(key=key, label=label, count=count, customer_ids=customers_behind(
+            store, rules, period, key, count=count)))
     weeks_start = week_of(end)[0] - dt.timedelta(weeks=7)
     return PeriodReview(
         start=start, end=end, today=today, figures=figures,
-        moves=[Move.model_validate({"kind": k, "old": o, "new": n,
-                                    "customer_ids": sorted(ids)})
-               for (k, o, n), ids in sorted(cells.items())],
-        owners=owners,
+        moves=[Move.model_validate({"kind": k, "old": o, "new": n, "count": count,
+                                    "customer_ids": ids})
+               for k, o, n, count, ids in sql.move_cells(store, start, end, FIRST_IDS)],
+        owners=[OwnerFollowUps(owner=owner, done=done, due=due)
+                for owner, done, due in sql.owner_followups(store, start, end)],
         tier_distribution=sql.tier_distribution(store),
         weekly_followups=sql.weekly_followups(store, weeks_start, end),
     )

@@ -94,7 +94,7 @@ def _sections(review: Review) -> tuple[list[str], list[list[str]], list[list[str
                     + (" …" if f.count > 20 else "")] for f in period.figures]
     owner_rows = [[o.owner or "-", str(o.done), str(o.due),
                    "–" if not o.due else f"{o.done / o.due:.0%}"] for o in period.owners]
-    move_rows = [[m.kind, m.old, m.new, str(len(m.customer_ids))] for m in period.moves]
+    move_rows = [[m.kind, m.old, m.new, str(m.count)] for m in period.moves]
     return [q.name for q in review.quarterly.quarters], figure_rows, owner_rows + move_rows
 
 
@@ -115,7 +115,7 @@ def to_markdown(review: Review, *, chart_files: dict[str, str] | None = None) ->
     if period.moves:
         lines += ["### Tier and lifecycle moves", ""]
         lines += _markdown_table(["Kind", "From", "To", "Customers"],
-                                 [[m.kind, m.old, m.new, str(len(m.customer_ids))]
+                                 [[m.kind, m.old, m.new, str(m.count)]
                                   for m in period.moves])
     lines += ["### Quarterly metrics against targets", ""]
     lines += _markdown_table(["Metric", *quarter_names, "Target", "Now"],
@@ -165,7 +165,7 @@ def to_html(review: Review) -> str:
     if period.moves:
         parts += ["<h3>Tier and lifecycle moves</h3>",
                   _html_table(["Kind", "From", "To", "Customers"],
-                              [[m.kind, m.old, m.new, str(len(m.customer_ids))]
+                              [[m.kind, m.old, m.new, str(m.count)]
                                for m in period.moves])]
     parts += ["<h3>Quarterly metrics against targets</h3>",
               _html_table(["Metric", *quarter_names, "Target", "Now"], _metric_rows(review)),
@@ -185,7 +185,8 @@ def to_html(review: Review) -> str:
 
 
 def to_json(review: Review) -> str:
-    """The review as JSON: every figure with its customer ids, every quarter's counts."""
+    """The review as JSON: every figure with its count and first customer ids, every
+    quarter's counts."""
     data = review.model_dump(mode="json")
     for quarter, model in zip(data["quarterly"]["quarters"], review.quarterly.quarters,
                               strict=True):

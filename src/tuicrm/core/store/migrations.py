@@ -394,6 +394,136 @@ def m041_review_indexes(db: Database) -> None:
 
 
 @migrations()
+def m070_review_figures(db: Database) -> None:
+    """Indexes and summaries of the review's counts.
+
+    Indexes: the tier and lifecycle moves alone (a partial index, without the first
+    assignments that outnumber them), open to-dos by due date with their customer
+    (counting customers without reading the table), open to-dos by follow-up (unresolved
+    feedback).
+
+    Summaries, kept by triggers so no write path can forget them: customers per segment,
+    owner and the quarters they became known, first bought and last bought (the
+    quarter's conversion and repurchase: some 30,000 rows for 1,000,000 customers), and
+    the rated follow-ups' satisfaction per quarter, segment and owner of their customer
+    (moved when a customer changes segment or owner). A quarter is named by its first
+    day; '' stands for no date.
+    """
+    db.execute(
+        "CREATE INDEX tier_history_moves ON tier_history(at, kind, old, new, customer_id) "
+        "WHERE old != '' AND old != new"
+    )
+    db.execute("CREATE INDEX todos_open_due_customer ON todos(done, due, customer_id)")
+    db.execute("CREATE INDEX todos_open_followup ON todos(done, followup_id)")
+
+    db.execute(
+        """
+        CREATE TABLE review_customer_quarters (
+            segment TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            known TEXT NOT NULL,
+            first_deal TEXT NOT NULL,
+            last_deal TEXT NOT NULL,
+            customers INTEGER NOT NULL,
+            PRIMARY KEY (segment, owner, known, first_deal, last_deal)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE review_followup_quarters (
+            quarter TEXT NOT NULL,
+            segment TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            satisfaction_sum INTEGER NOT NULL,
+            rated INTEGER NOT NULL,
+            PRIMARY KEY (quarter, segment, owner)
+        ) WITHOUT ROWID
+        """
+    )
+
+    def key(row: str) -> str:
+        known = (f"coalesce({row}.first_contact_date, {row}.first_deal_date, "
+                 f"substr({row}.created_at, 1, 10))")
+        return (f"{row}.segment, {row}.owner, {_quarter(known)}, "
+                f"{_quarter(f'{row}.first_deal_date')}, {_quarter(f'{row}.last_deal_date')}")
+
+    add_customer = (
+        "INSERT INTO review_customer_quarters "
+        "(segment, owner, known, first_deal, last_deal, customers) "
+        "SELECT {key}, {sign} WHERE true "
+        "ON CONFLICT DO UPDATE SET customers = customers + excluded.customers;"
+    )
+    # A customer's rated follow-ups by quarter, to add to (or take from) its segment/owner.
+    add_followups = (
+        "INSERT INTO review_followup_quarters "
+        "(quarter, segment, owner, satisfaction_sum, rated) "
+        f"SELECT {_quarter('f.date')}, {{row}}.segment, {{row}}.owner, "
+        "{sign} * sum(f.satisfaction), {sign} * count(*) FROM followups f "
+        "WHERE f.customer_id = {row}.id AND f.satisfaction IS NOT NULL GROUP BY 1 "
+        "ON CONFLICT DO UPDATE SET satisfaction_sum = satisfaction_sum "
+        "+ excluded.satisfaction_sum, rated = rated + excluded.rated;"
+    )
+    # One follow-up, through its customer (none while the customer is being deleted: its
+    # BEFORE DELETE trigger has taken all its follow-ups out already).
+    add_followup = (
+        "INSERT INTO review_followup_quarters "
+        "(quarter, segment, owner, satisfaction_sum, rated) "
+        f"SELECT {_quarter('{row}.date')}, c.segment, c.owner, "
+        "{sign} * {row}.satisfaction, {sign} FROM customers c "
+        "WHERE c.id = {row}.customer_id AND {row}.satisfaction IS NOT NULL "
+        "ON CONFLICT DO UPDATE SET satisfaction_sum = satisfaction_sum "
+        "+ excluded.satisfaction_sum, rated = rated + excluded.rated;"
+    )
+    key_columns = "segment, owner, first_contact_date, first_deal_date, last_deal_date, created_at"
+    key_changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in key_columns.split(", "))
+    triggers = {
+        "review_customer_added AFTER INSERT ON customers":
+            add_customer.format(key=key("NEW"), sign=1),
+        "review_customer_deleted BEFORE DELETE ON customers":
+            add_customer.format(key=key("OLD"), sign=-1)
+            + add_followups.format(row="OLD", sign=-1),
+        f"review_customer_changed AFTER UPDATE OF {key_columns} ON customers "
+        f"WHEN {key_changed}":
+            add_customer.format(key=key("OLD"), sign=-1)
+            + add_customer.format(key=key("NEW"), sign=1),
+        "review_customer_moved AFTER UPDATE OF segment, owner ON customers "
+        "WHEN OLD.segment IS NOT NEW.segment OR OLD.owner IS NOT NEW.owner":
+            add_followups.format(row="OLD", sign=-1) + add_followups.format(row="NEW", sign=1),
+        "review_followup_added AFTER INSERT ON followups":
+            add_followup.format(row="NEW", sign=1),
+        "review_followup_deleted AFTER DELETE ON followups":
+            add_followup.format(row="OLD", sign=-1),
+        "review_followup_changed AFTER UPDATE OF date, satisfaction, customer_id ON followups":
+            add_followup.format(row="OLD", sign=-1) + add_followup.format(row="NEW", sign=1),
+    }
+    for head, body in triggers.items():
+        db.execute(f"CREATE TRIGGER {head} BEGIN {body} END")
+    db.execute(
+        "INSERT INTO review_customer_quarters "
+        "(segment, owner, known, first_deal, last_deal, customers) "
+        f"SELECT {key('c')}, count(*) FROM customers c GROUP BY 1, 2, 3, 4, 5"
+    )
+    db.execute(
+        """
+        INSERT INTO review_followup_quarters (quarter, segment, owner, satisfaction_sum, rated)
+        SELECT f.quarter, c.segment, c.owner, sum(f.satisfaction_sum), sum(f.rated)
+        FROM (SELECT {quarter} AS quarter, customer_id, sum(satisfaction) AS satisfaction_sum,
+                count(*) AS rated
+              FROM followups WHERE satisfaction IS NOT NULL GROUP BY customer_id, 1) f
+        JOIN customers c INDEXED BY customers_id_segment ON c.id = f.customer_id
+        GROUP BY 1, 2, 3
+        """.format(quarter=_quarter("date"))
+    )
+
+
+def _quarter(day: str) -> str:
+    """SQL for the first day of the quarter of the date ``day`` ('' for none)."""
+    month = f"substr({day}, 6, 2)"
+    return (f"coalesce(substr({day}, 1, 5) || CASE WHEN {month} < '04' THEN '01' "
+            f"WHEN {month} < '07' THEN '04' WHEN {month} < '10' THEN '07' ELSE '10' END "
+            "|| '-01', '')")
+
 def m080_drop_followups_date(db: Database) -> None:
     """``followups_review`` starts with the date, so the date-only index only cost every
     follow-up written (about 12 CPU-seconds of a 1,000,000-customer gen)."""

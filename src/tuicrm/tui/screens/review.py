@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -20,19 +22,24 @@ from tuicrm.core.models import Todo
 from tuicrm.core.review import (
     Decision,
     PeriodReview,
+    customers_behind,
     discussion_ids,
     minutes_markdown,
     period_review,
     week_of,
 )
 from tuicrm.core.rows import CustomerRow
+from tuicrm.core.rules import Rules
 from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.dialogs import PromptScreen
 
+if TYPE_CHECKING:
+    from tuicrm.core.store import Store
+
 DECISION_DUE_DAYS = 7
 
-# The customers a figure opens are listed by id; a figure of more stays countable but
-# only its first ones are listed (the list is for the meeting, not for paging).
+# The customers a figure opens are paged from the store, lowest id first, this many at a
+# time: the next page is read when the cursor reaches the last customer listed.
 LISTED_AT_MOST = 500
 
 
@@ -47,11 +54,20 @@ class ReviewFetched(Message):
 class CustomersFetched(Message):
     """The rows of the customers behind a figure were read."""
 
-    def __init__(self, title: str, rows: list[CustomerRow], total: int) -> None:
+    def __init__(self, key: str, title: str, rows: list[CustomerRow], total: int) -> None:
         super().__init__()
+        self.key = key
         self.title = title
         self.rows = rows
         self.total = total
+
+
+class MoreCustomersFetched(Message):
+    """The next page of the customers behind a figure was read."""
+
+    def __init__(self, rows: list[CustomerRow]) -> None:
+        super().__init__()
+        self.rows = rows
 
 
 class CurrentFetched(Message):
@@ -63,7 +79,8 @@ class CurrentFetched(Message):
 
 
 class FigureCustomersScreen(CrmScreen):
-    """The customers behind one figure; enter opens a profile."""
+    """The customers behind one figure, a page at a time (the next one is read when the
+    cursor reaches the last); enter opens a profile."""
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="review.back"),
@@ -75,24 +92,59 @@ class FigureCustomersScreen(CrmScreen):
     FigureCustomersScreen OptionList { height: 1fr; }
     """
 
-    def __init__(self, title: str, rows: list[CustomerRow], total: int) -> None:
+    def __init__(self, title: str, rows: list[CustomerRow], total: int,
+                 next_page: Callable[[Store, int], list[int]] | None = None) -> None:
+        """``next_page(store, after)``: the ids of the next customers after an id."""
         super().__init__()
         self.title_text = title
         self.rows = rows
         self.total = total
+        self.next_page = next_page
+        self.reading = False
 
     def compose(self) -> ComposeResult:
-        shown = f" ({len(self.rows)} of {self.total})" if self.total > len(self.rows) else ""
-        yield Static(Text(f"{self.title_text}: {self.total}{shown}"), id="figure-title")
-        # Names are data: plain Text, never markup.
-        yield OptionList(*(
-            Option(Text(" · ".join(x for x in (row.name, row.tier, row.status, row.owner)
-                                   if x)), id=str(row.id))
-            for row in self.rows), id="figure-customers")
+        yield Static(id="figure-title")
+        yield OptionList(*map(self._option, self.rows), id="figure-customers")
         yield Footer()
+
+    @staticmethod
+    def _option(row: CustomerRow) -> Option:
+        # Names are data: plain Text, never markup.
+        return Option(Text(" · ".join(x for x in (row.name, row.tier, row.status, row.owner)
+                                      if x)), id=str(row.id))
+
+    def _show_title(self) -> None:
+        shown = f" ({len(self.rows)} of {self.total})" if self.total > len(self.rows) else ""
+        self.query_one("#figure-title", Static).update(
+            Text(f"{self.title_text}: {self.total}{shown}"))
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        options = event.option_list
+        if (event.option_index == options.option_count - 1 and len(self.rows) < self.total
+                and self.next_page is not None and self.rows and not self.reading):
+            self.reading = True
+            self._read_next(self.rows[-1].id)
+
+    @work(thread=True, group="review-customers", exit_on_error=False)
+    def _read_next(self, after: int) -> None:
+        assert self.next_page is not None
+        with self.lanes["review"].use() as store:
+            rows = store.rows_by_id(self.next_page(store, after))
+        self.post_message(MoreCustomersFetched(rows))
+
+    @on(MoreCustomersFetched)
+    def _more_fetched(self, event: MoreCustomersFetched) -> None:
+        self.reading = False
+        if not event.rows:  # the figure shrank since it was counted
+            self.total = len(self.rows)
+        self.rows += event.rows
+        self.query_one(OptionList).add_options(map(self._option, event.rows))
+        self._show_title()
 
     def on_mount(self) -> None:
         super().on_mount()
+        self._show_title()
         self.query_one(OptionList).focus()
 
     def action_back(self) -> None:
@@ -141,8 +193,9 @@ class ReviewScreen(CrmScreen):
         self.start = start
         self.end = end
         self.review: PeriodReview | None = None
-        # Row key of the figures table → (title, customer ids).
-        self.behind: dict[str, tuple[str, list[int]]] = {}
+        self.rules: Rules | None = None
+        # Row key of the figures table (the figure's key) → (title, customers).
+        self.behind: dict[str, tuple[str, int]] = {}
         # Meeting mode: the customers to discuss, where we are, what was decided.
         self.agenda: list[int] = []
         self.at = -1
@@ -187,6 +240,7 @@ class ReviewScreen(CrmScreen):
             rules = getattr(store.segmenter, "rules", None) or load_rules(None)
             review = period_review(store, rules, start=self.start, end=self.end,
                                    today=self.today)
+        self.rules = rules
         self.post_message(ReviewFetched(review))
 
     @on(ReviewFetched)
@@ -196,20 +250,20 @@ class ReviewScreen(CrmScreen):
         table.clear()
         self.behind = {}
         for figure in review.figures:
-            self.behind[figure.key] = (figure.label, figure.customer_ids)
+            self.behind[figure.key] = (figure.label, figure.count)
             table.add_row(Text(figure.label), Text(str(figure.count), justify="right"),
                           key=figure.key)
         for owner in review.owners:
-            key = f"owner:{owner.owner}"
+            key = f"due:{owner.owner}"
             label = f"{owner.owner or '-'}: {self.labels('review.done_due')}"
-            self.behind[key] = (label, owner.due_ids)
+            self.behind[key] = (label, owner.due)
             table.add_row(Text(label), Text(f"{owner.done}/{owner.due}", justify="right"),
                           key=key)
         for move in review.moves:
             key = f"move:{move.kind}:{move.old}:{move.new}"
             label = f"{move.old} → {move.new}"
-            self.behind[key] = (label, move.customer_ids)
-            table.add_row(Text(label), Text(str(len(move.customer_ids)), justify="right"),
+            self.behind[key] = (label, move.count)
+            table.add_row(Text(label), Text(str(move.count), justify="right"),
                           key=key)
         self._draw_charts(review)
         self.agenda, self.at = discussion_ids(review), -1
@@ -247,22 +301,35 @@ class ReviewScreen(CrmScreen):
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         if key in self.behind:
-            title, ids = self.behind[key]
-            self._fetch_customers(title, ids)
+            title, count = self.behind[key]
+            self._fetch_customers(key, title, count)
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
 
     @work(thread=True, group="review-customers", exit_on_error=False)
-    def _fetch_customers(self, title: str, ids: list[int]) -> None:
+    def _fetch_customers(self, key: str, title: str, count: int) -> None:
+        review, rules = self.review, self.rules
+        if review is None or rules is None:
+            return
         with self.lanes["review"].use() as store:
-            rows = store.rows_by_id(ids[:LISTED_AT_MOST])
-        self.post_message(CustomersFetched(title, rows, len(ids)))
+            ids = customers_behind(store, rules, review, key, count=count,
+                                   limit=LISTED_AT_MOST)
+            rows = store.rows_by_id(ids)
+        self.post_message(CustomersFetched(key, title, rows, count))
 
     @on(CustomersFetched)
     def _customers_fetched(self, event: CustomersFetched) -> None:
-        self.app.push_screen(FigureCustomersScreen(event.title, event.rows, event.total))
+        review, rules, key, count = self.review, self.rules, event.key, event.total
+        if review is None or rules is None:
+            return
+
+        def next_page(store: Store, after: int) -> list[int]:
+            return customers_behind(store, rules, review, key, count=count, after=after,
+                                    limit=LISTED_AT_MOST)
+
+        self.app.push_screen(FigureCustomersScreen(event.title, event.rows, count, next_page))
 
     def action_week(self, step: int) -> None:
         """Show the week before or after."""
