@@ -165,63 +165,6 @@ def test_followups_done_vs_due_per_owner(store: Store, review: Review) -> None:
                                                                          "B": (2, 3)}
 
 
-def _quarter(day: str | None) -> str:
-    if not day:
-        return ""
-    return f"{day[:5]}{(int(day[5:7]) - 1) // 3 * 3 + 1:02d}-01"
-
-
-Summaries = tuple[dict[tuple[str, ...], int], dict[tuple[str, ...], tuple[int, int]]]
-
-
-def summaries(store: Store) -> Summaries:
-    """The review's two summaries, without their empty rows."""
-    customers = {tuple(r[:5]): r[5] for r in store.conn.execute(
-        "SELECT * FROM review_customer_quarters WHERE customers != 0")}
-    followups = {tuple(r[:3]): (r[3], r[4]) for r in store.conn.execute(
-        "SELECT * FROM review_followup_quarters WHERE rated != 0")}
-    return customers, followups
-
-
-def recounted(store: Store) -> Summaries:
-    """The same counted again from the customers and follow-ups."""
-    customers: dict[tuple[str, ...], int] = {}
-    for segment, owner, contact, first, last, created in store.conn.execute(
-            "SELECT segment, owner, first_contact_date, first_deal_date, last_deal_date, "
-            "created_at FROM customers"):
-        key = (segment, owner, _quarter(contact or first or created[:10]), _quarter(first),
-               _quarter(last))
-        customers[key] = customers.get(key, 0) + 1
-    followups: dict[tuple[str, ...], tuple[int, int]] = {}
-    for date, segment, owner, satisfaction in store.conn.execute(
-            "SELECT f.date, c.segment, c.owner, f.satisfaction FROM followups f "
-            "JOIN customers c ON c.id = f.customer_id WHERE f.satisfaction IS NOT NULL"):
-        total, rated = followups.get((_quarter(date), segment, owner), (0, 0))
-        followups[(_quarter(date), segment, owner)] = (total + satisfaction, rated + 1)
-    return customers, followups
-
-
-@pytest.mark.parametrize("change", [
-    "UPDATE customers SET segment = 'high' WHERE id = 5",
-    "UPDATE customers SET owner = 'A' WHERE id IN (3, 4)",
-    "UPDATE customers SET first_deal_date = '2023-12-01', last_deal_date = '2024-01-02' "
-    "WHERE id = 1",
-    "UPDATE customers SET first_contact_date = NULL WHERE id = 5",
-    "UPDATE followups SET satisfaction = 1, date = '2023-12-30' WHERE customer_id = 3",
-    "UPDATE followups SET satisfaction = NULL WHERE customer_id = 2",
-    "UPDATE followups SET customer_id = 1 WHERE customer_id = 4",
-    "DELETE FROM followups WHERE customer_id = 5",
-    "DELETE FROM customers WHERE id = 3",
-    "INSERT INTO followups (customer_id, date, method, content, owner, satisfaction, "
-    "entered_at) VALUES (1, '2024-03-27', '电话', 'x', 'A', 2, '2024-03-27T10:00:00')",
-])
-def test_summaries_follow_every_write(store: Store, change: str) -> None:
-    build(store)
-    assert summaries(store) == recounted(store)
-    store.conn.execute(change)
-    assert summaries(store) == recounted(store)
-
-
 @pytest.mark.parametrize(("metric", "value"), [
     ("conversion_rate", 1 / 3),
     ("repurchase_rate", 1 / 2),
