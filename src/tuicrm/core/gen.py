@@ -195,7 +195,11 @@ def generate(
                                         seed, builder)
             wait(pending)
             timer.lap("rows")
-            if fresh:
+            if fresh and builder is not None:
+                # The builder appends them on the other core while this one segments
+                # and builds the indexes.
+                builder.add_grams(grams_by_gram)
+            elif fresh:
                 store.add_gram_runs(grams_by_gram)
                 grams_by_gram.clear()
                 timer.lap("grams")

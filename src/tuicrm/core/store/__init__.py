@@ -68,6 +68,14 @@ class Conflict(StoreError):
 Segmenter = Callable[["Store", Sequence[int] | None], Any]
 
 
+def insert_gram_runs(conn: sqlite3.Connection, runs: dict[str, list[int]]) -> None:
+    """Insert each gram's ids (see :meth:`Store.add_gram_runs`) through ``conn``, which
+    may also be a scratch database's."""
+    conn.executemany(
+        "INSERT INTO name_grams (gram, customer_id) SELECT ?, value FROM json_each(?)",
+        ((gram, json.dumps(runs[gram])) for gram in sorted(runs)))
+
+
 def utc_now() -> str:
     """The current UTC time as ISO text, to the second."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
@@ -663,9 +671,7 @@ class Store:
         order, gram by gram, without a sort of all the pairs (each run travels as one
         JSON array: binding tens of millions of pairs one by one took several times
         longer)."""
-        self.conn.executemany(
-            "INSERT INTO name_grams (gram, customer_id) SELECT ?, value FROM json_each(?)",
-            ((gram, json.dumps(runs[gram])) for gram in sorted(runs)))
+        insert_gram_runs(self.conn, runs)
 
     def _drop_grams(self, customer_id: int, norm: str) -> None:
         self.conn.executemany(

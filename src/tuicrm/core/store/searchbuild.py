@@ -4,10 +4,12 @@ Tokenizing every customer's search document into trigrams is most of the work of
 filling a new database with a million customers, and SQLite does it on one core. The
 loading connection hands the documents over in runs (JSON text, so a run crosses
 threads as one string); a thread with its own connection builds the index in a scratch
-database next to the store while the loader makes the grams, segments and indexes; then
-the store takes the finished index over by copying the FTS5 table's shadow tables, which
-hold the same format for the same table definition.
-"""
+database next to the store while the loader segments and indexes; then the store takes
+the finished index over by copying the FTS5 table's shadow tables, which hold the same
+format for the same table definition. The short-query grams of the load go the same
+way: the thread appends them while the loader segments and builds indexes, and the
+store copies the finished table (SQLite copies an identical table's records without
+decoding them)."""
 
 from __future__ import annotations
 
@@ -16,11 +18,14 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from tuicrm.core.store import FTS_LOAD_HASH_BYTES, Store, StoreError
+from tuicrm.core.store import FTS_LOAD_HASH_BYTES, Store, StoreError, insert_gram_runs
 
 # The shadow tables of a full-text table that hold its documents and index (its config
 # stays the store's own).
 _SHADOW_TABLES = ("data", "idx", "content", "docsize")
+
+# Each gram's customer ids in ascending order (what Store.add_gram_runs takes).
+GramRuns = dict[str, list[int]]
 
 _INSERT_RUN_SQL = """
 INSERT INTO customer_search (rowid, name, pinyin, initials, contacts, facts, tags, notes)
@@ -33,9 +38,10 @@ FROM json_each(?)
 class SearchIndexBuilder:
     """Builds the customers' full-text index of ``store`` on a thread of its own.
 
-    :meth:`add` queues runs of documents (from :meth:`Store.search_document_runs`, in id
-    order), :meth:`adopt` waits for the index and copies it into the store's current
-    transaction; :meth:`close` removes the scratch file (also after an error).
+    :meth:`add` queues runs of documents (from :meth:`Store.search_documents_json`, in
+    id order), :meth:`add_grams` the name grams of the load (into a store without any);
+    :meth:`adopt` waits for both and copies them into the store's current transaction;
+    :meth:`close` removes the scratch file (also after an error).
     """
 
     def __init__(self, store: Store) -> None:
@@ -43,9 +49,11 @@ class SearchIndexBuilder:
             raise StoreError("a search index is built beside a database file")
         self.path = store.path.with_name(store.path.name + ".search-build")
         self.path.unlink(missing_ok=True)
-        self.table_sql = store.conn.execute(
-            "SELECT sql FROM sqlite_master WHERE name = 'customer_search'").fetchone()[0]
-        self.runs: queue.Queue[str | None] = queue.Queue()
+        self.table_sql, self.grams_sql = (store.conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = ?", [name]).fetchone()[0]
+            for name in ("customer_search", "name_grams"))
+        self.runs: queue.Queue[str | GramRuns | None] = queue.Queue()
+        self.has_grams = False
         self.error: BaseException | None = None
         self.attached_to: Store | None = None
         self.thread = threading.Thread(target=self._build, name="search-index", daemon=True)
@@ -61,6 +69,11 @@ class SearchIndexBuilder:
         """Queue a run of documents."""
         self.runs.put(run)
 
+    def add_grams(self, runs: GramRuns) -> None:
+        """Queue the load's name grams, after its last run of documents."""
+        self.has_grams = True
+        self.runs.put(runs)
+
     def _build(self) -> None:
         try:
             conn = sqlite3.connect(str(self.path), isolation_level=None,
@@ -72,9 +85,13 @@ class SearchIndexBuilder:
                 conn.execute(self.table_sql)
                 conn.execute("INSERT INTO customer_search (customer_search, rank) "
                              "VALUES ('hashsize', ?)", [FTS_LOAD_HASH_BYTES])
+                conn.execute(self.grams_sql)
                 conn.execute("BEGIN")
                 while (run := self.runs.get()) is not None:
-                    conn.execute(_INSERT_RUN_SQL, [run])
+                    if isinstance(run, str):
+                        conn.execute(_INSERT_RUN_SQL, [run])
+                    else:
+                        insert_gram_runs(conn, run)
                 conn.execute("COMMIT")
             finally:
                 conn.close()
@@ -85,7 +102,7 @@ class SearchIndexBuilder:
 
     def adopt(self, store: Store) -> None:
         """Wait for the index and copy it into ``store`` (inside its write transaction),
-        replacing what its full-text table held."""
+        replacing what its full-text table held; the same for the grams, if given."""
         self.runs.put(None)
         self.thread.join()
         if self.error is not None:
@@ -98,6 +115,9 @@ class SearchIndexBuilder:
             table = f"customer_search_{shadow}"
             conn.execute(f"DELETE FROM main.{table}")
             conn.execute(f"INSERT INTO main.{table} SELECT * FROM search_build.{table}")
+        if self.has_grams:
+            conn.execute("DELETE FROM main.name_grams")
+            conn.execute("INSERT INTO main.name_grams SELECT * FROM search_build.name_grams")
 
     def close(self) -> None:
         """After the store's transaction: stop the thread (if running), detach the
