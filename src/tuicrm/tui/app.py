@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
@@ -106,6 +107,10 @@ class TuiCrmApp(App[None]):
             pass
         with self.lanes["board"].use() as store:
             listing.board(store, today=self.today)
+        # What start-up made (modules, widgets, the store) lives as long as the app: out
+        # of the collector's sight, it is not walked again in a pause between keys.
+        gc.collect()
+        gc.freeze()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Say so when the app's own background work failed (a broken rules file)."""
