@@ -57,6 +57,26 @@ def _all(store: Store, flt: ListFilter) -> list[listing.ListedRow]:
     return listing.page(store, flt, ListSort(), limit=10_000)
 
 
+def paged_forward(store: Store, flt: ListFilter, sort: ListSort, size: int) -> list[int]:
+    """Every id, reading ``size`` rows at a time after the last one read."""
+    ids: list[int] = []
+    after = None
+    while chunk := listing.page(store, flt, sort, after=after, limit=size):
+        ids += [r.row.id for r in chunk]
+        after = chunk[-1].key
+    return ids
+
+
+def paged_backward(store: Store, flt: ListFilter, sort: ListSort, size: int) -> list[int]:
+    """Every id, reading from the end ``size`` rows at a time before the first one read."""
+    ids: list[int] = []
+    chunk = listing.page(store, flt, sort, from_end=True, limit=size)
+    while chunk:
+        ids = [r.row.id for r in chunk] + ids
+        chunk = listing.page(store, flt, sort, before=chunk[0].key, limit=size)
+    return ids
+
+
 FILTERS = [
     ListFilter(today=TODAY),
     ListFilter(text="科技", today=TODAY),
@@ -78,21 +98,8 @@ def test_pages_forward_and_backward_cover_the_order(
     sort = ListSort(column, descending)  # type: ignore[arg-type]
     want = [r.row.id for r in listing.page(big, flt, sort, limit=10_000)]
     assert sorted(want) == sorted(r.row.id for r in _all(big, flt))
-    forward: list[int] = []
-    after = None
-    while True:
-        chunk = listing.page(big, flt, sort, after=after, limit=7)
-        forward += [r.row.id for r in chunk]
-        if len(chunk) < 7:
-            break
-        after = chunk[-1].key
-    assert forward == want
-    backward: list[int] = []
-    chunk = listing.page(big, flt, sort, from_end=True, limit=7)
-    while chunk:
-        backward = [r.row.id for r in chunk] + backward
-        chunk = listing.page(big, flt, sort, before=chunk[0].key, limit=7)
-    assert backward == want
+    assert paged_forward(big, flt, sort, 7) == want
+    assert paged_backward(big, flt, sort, 7) == want
     assert listing.count(big, flt) == len(want)
 
 
@@ -162,18 +169,8 @@ def test_short_name_searches_page_alike_walking_or_driving(
     names = {r.row.id: r.row.name for r in _all(big, ListFilter(today=TODAY))}
     want = [i for i in expected(big, ListFilter(today=TODAY), sort)
             if text.lower() in names[i].lower()]
-    forward: list[int] = []
-    after = None
-    while chunk := listing.page(big, flt, sort, after=after, limit=5):
-        forward += [r.row.id for r in chunk]
-        after = chunk[-1].key
-    assert forward == want
-    backward: list[int] = []
-    chunk = listing.page(big, flt, sort, from_end=True, limit=5)
-    while chunk:
-        backward = [r.row.id for r in chunk] + backward
-        chunk = listing.page(big, flt, sort, before=chunk[0].key, limit=5)
-    assert backward == want
+    assert paged_forward(big, flt, sort, 5) == want
+    assert paged_backward(big, flt, sort, 5) == want
 
 
 @pytest.mark.parametrize("dense", [False, True])
@@ -189,13 +186,8 @@ def test_full_text_searches_page_alike_dense_or_not(
     flt = ListFilter(text=text, today=TODAY)
     sort = ListSort("name")
     names = {r.row.id: r.row.name for r in _all(big, ListFilter(today=TODAY))}
-    forward: list[int] = []
-    after = None
-    while chunk := listing.page(big, flt, sort, after=after, limit=6):
-        forward += [r.row.id for r in chunk]
-        after = chunk[-1].key
     want = [i for i in expected(big, ListFilter(today=TODAY), sort) if text in names[i]]
-    assert forward == want and (want or text == "zzz")
+    assert paged_forward(big, flt, sort, 6) == want and (want or text == "zzz")
     if text == "有限公司":  # 125 of 300: its first tenth shows it dense when asked to
         assert (big.__dict__["_fts_hits"][listing.plan_search(text).fts] is None) == dense
     big.__dict__.pop("_fts_hits", None)

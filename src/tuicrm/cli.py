@@ -53,13 +53,29 @@ class Context:
         except ValueError:
             fail(f"--today: {self.today_text!r} is not a date (use YYYY-MM-DD)")
 
+    def _must_exist(self) -> None:
+        if not self.db_path.exists():
+            fail(f"no database at {self.db_path}: run 'tuicrm init' or 'tuicrm seed' first")
+
+    def safe_db_path(self) -> Path:
+        """The database, for a plain connection: it must exist and not be writable by
+        everyone (a store checks that itself)."""
+        from tuicrm.core.dbfile import UnsafeFile, refuse_world_writable
+
+        self._must_exist()
+        try:
+            refuse_world_writable(self.db_path)
+        except UnsafeFile as exc:
+            fail(str(exc))
+        return self.db_path
+
     def open_store(self, *, create: bool = False, shared: bool = False) -> Store:
         """Open the database; it must exist unless ``create``. With ``shared`` (or
         ``TUICRM_SHARED=1``) a new database is created group-shared for a team."""
         from tuicrm.core.store import Store, StoreError
 
-        if not create and not self.db_path.exists():
-            fail(f"no database at {self.db_path}: run 'tuicrm init' or 'tuicrm seed' first")
+        if not create:
+            self._must_exist()
         if create and (shared or os.environ.get("TUICRM_SHARED") == "1"):
             from tuicrm.core.store.files import create_shared
 
@@ -234,18 +250,12 @@ def gen(ctx: Context, count: int, seed_value: int, timings: bool) -> None:
 def find(ctx: Context, query: str, limit: int, as_json: bool) -> None:
     """Find customers by name, pinyin (akj, keji), contact, tag or follow-up text."""
     from tuicrm.core import lookup
-    from tuicrm.core.dbfile import UnsafeFile, refuse_world_writable
 
     # A look-up reads through a plain connection: opening the store would import the
     # models, sqlite-utils and the rules, several times the query's cost.
-    if not ctx.db_path.exists():
-        fail(f"no database at {ctx.db_path}: run 'tuicrm init' or 'tuicrm seed' first")
+    path = ctx.safe_db_path()
     try:
-        refuse_world_writable(ctx.db_path)
-        rows: Sequence[CustomerRow] = lookup.find(
-            ctx.db_path, query, limit=limit)
-    except UnsafeFile as exc:
-        fail(str(exc))
+        rows: Sequence[CustomerRow] = lookup.find(path, query, limit=limit)
     except lookup.SchemaNotReady:
         with ctx.open_store() as store:  # applies the migrations
             rows = store.search(query, limit=limit)
@@ -419,19 +429,12 @@ def demo(ctx: Context) -> None:
 
 
 def _run_app(ctx: Context) -> None:
-    from tuicrm.core.dbfile import UnsafeFile, refuse_world_writable
     from tuicrm.core.reader import Reader
     from tuicrm.tui.app import run
 
     # The list reads through light connections, so its first page shows before the
     # store's imports, migrations and rules are paid for; they follow in the background.
-    path, today = ctx.db_path, ctx.today
-    if not path.exists():
-        fail(f"no database at {path}: run 'tuicrm init' or 'tuicrm seed' first")
-    try:
-        refuse_world_writable(path)
-    except UnsafeFile as exc:
-        fail(str(exc))
+    path, today = ctx.safe_db_path(), ctx.today
     run(ctx.app_store, user=ctx.user, today=today, reader_factory=lambda: Reader(path))
 
 

@@ -3,7 +3,6 @@ and no terminal escape sequence from the data reaches the terminal."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 from textual.widgets._footer import FooterKey
-from textual.worker import WorkerCancelled
+from waiting import settle
 
 from tuicrm.core.models import Customer, FollowUp
 from tuicrm.core.store import NotFound, Store, team
@@ -80,13 +79,6 @@ def hostile_db(app_db: Path) -> Path:
                     "UPDATE customers SET name = ? WHERE id = ?", [name, customer_id]
                 )
     return app_db
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    for _ in range(3):
-        with contextlib.suppress(WorkerCancelled):
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def guard(app: TuiCrmApp) -> list[str]:

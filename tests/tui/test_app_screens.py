@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Input, Label, Static, TextArea
-from textual.worker import WorkerCancelled
+from waiting import settle
 
 from tuicrm.core.store import Store
 from tuicrm.tui.app import TuiCrmApp
@@ -23,15 +21,6 @@ from tuicrm.tui.widgets.customer_table import CustomerTable
 
 USER = "经理"
 AppFactory = Callable[..., TuiCrmApp]
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Wait until every worker has finished and its messages are handled."""
-    for _ in range(3):
-        # An exclusive worker replaced by a newer one is not an error: wait for that one.
-        with contextlib.suppress(WorkerCancelled):
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def names(app: TuiCrmApp) -> list[str]:

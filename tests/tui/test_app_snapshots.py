@@ -8,18 +8,12 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
+from waiting import settle
 
 from tuicrm.tui.app import TuiCrmApp
 
 AppFactory = Callable[..., TuiCrmApp]
 SIZE = (80, 24)
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Wait for every worker and its messages."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def keys(*presses: str) -> Callable[[Pilot[None]], Any]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
-from textual.worker import WorkerCancelled
+from waiting import settle
 
 from tuicrm.core.permissions import Actor
 from tuicrm.core.store import Store, team
@@ -32,14 +31,6 @@ def team_db(app_db: Path) -> Path:
         team.add_user(store, boss, OTHER, "manager")
         team.add_user(store, boss, REP, "rep")
     return app_db
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    for _ in range(3):
-        # An exclusive worker replaced by a newer one is not an error: wait for that one.
-        with contextlib.suppress(WorkerCancelled):
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def edit(pilot: Pilot[None], text: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import DataTable, OptionList
+from waiting import settle
 
 from tuicrm.core.store import Store
 from tuicrm.tui.app import TuiCrmApp
@@ -20,13 +21,6 @@ TODAY = dt.date(2024, 3, 25)  # the day of the app fixtures (tests/tui/conftest.
 
 AppFactory = Callable[..., TuiCrmApp]
 SIZE = (80, 24)
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Wait until every worker has finished and its messages are handled."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def overdue_ids(app_db: Path) -> list[int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from tuicrm.core.lookup import BUSY_TIMEOUT_MS, SchemaNotReady, fetch_rows
 from tuicrm.core.rows import CustomerRow, customer_row
@@ -50,7 +51,7 @@ class Reader:
         self.close()
 
 
-class HasConnection:
+class HasConnection(Protocol):
     """Anything with a ``conn``: a :class:`Reader` or a store."""
 
     conn: sqlite3.Connection
