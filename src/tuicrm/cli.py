@@ -429,13 +429,31 @@ def demo(ctx: Context) -> None:
 
 
 def _run_app(ctx: Context) -> None:
+    import gc
+    import shutil
+
+    # Start-up makes hundreds of thousands of objects that live as long as the app; the
+    # collector would walk them again and again (a sixth of the time to the first
+    # frame). The app turns it back on once its first rows are drawn.
+    gc.disable()
+
+    from tuicrm.core.listing import FirstPage, ListFilter, ListSort
     from tuicrm.core.reader import Reader
-    from tuicrm.tui.app import run
 
     # The list reads through light connections, so its first page shows before the
     # store's imports, migrations and rules are paid for; they follow in the background.
+    # The first page itself is read while Textual is being imported.
     path, today = ctx.safe_db_path(), ctx.today
-    run(ctx.app_store, user=ctx.user, today=today, reader_factory=lambda: Reader(path))
+    first_page = FirstPage(lambda: Reader(path), ListFilter(today=today), ListSort(),
+                           limit=max(60, shutil.get_terminal_size().lines * 3))
+
+    def readers() -> Reader:
+        return first_page.reader() or Reader(path)
+
+    from tuicrm.tui.app import run
+
+    run(ctx.app_store, user=ctx.user, today=today, reader_factory=readers,
+        first_page=first_page)
 
 
 def main() -> None:

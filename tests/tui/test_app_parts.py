@@ -76,26 +76,35 @@ def test_plain_tuicrm_opens_the_app_with_a_store_and_a_reader(
     monkeypatch: pytest.MonkeyPatch, app_db: Path,
 ) -> None:
     """The list reads through a light reader; everything else through the store, which
-    carries the rules' segmenter."""
+    carries the rules' segmenter. The list's first page was read while the app loaded."""
     from tuicrm import cli
+    from tuicrm.core.listing import FirstPage, ListFilter, ListSort
     from tuicrm.core.reader import Reader
     from tuicrm.core.store import Store
 
     opened: dict[str, Any] = {}
 
-    def fake_run(factory: Any, *, user: str, today: dt.date, reader_factory: Any) -> None:
+    def fake_run(factory: Any, *, user: str, today: dt.date, reader_factory: Any,
+                 first_page: FirstPage) -> None:
+        page = first_page.rows(ListFilter(today=today), ListSort(), 3, wait=True)
+        assert page is not None and len(page) == 3
+        assert first_page.rows(ListFilter(text="A", today=today), ListSort(), 3) is None
+        assert first_page.rows(ListFilter(today=today), ListSort(), 1000) is None
         with factory() as store, reader_factory() as reader:
             assert isinstance(store, Store) and store.segmenter is not None
             assert isinstance(reader, Reader)
+            assert reader_factory() is not reader  # the read-ahead's reader, once
             opened.update(user=user, today=today, customers=store.customer_count(),
-                          first=reader.rows_by_id([1])[0].name)
+                          first=reader.rows_by_id([1])[0].name,
+                          first_page=[listed.row.name for listed in page])
 
     monkeypatch.setattr("tuicrm.tui.app.run", fake_run)
     result = CliRunner().invoke(cli.cli, ["--db", str(app_db), "--user", "王",
                                           "--today", "2024-03-25"])
     assert result.exit_code == 0, result.output
     assert opened == {"user": "王", "today": dt.date(2024, 3, 25), "customers": 9,
-                      "first": "A科技有限公司"}
+                      "first": "A科技有限公司",
+                      "first_page": ["[@click=app.quit]x[/]", "Acme [/] Corp", "A科技有限公司"]}
 
 
 def test_a_broken_rules_file_is_shown_in_the_app(
@@ -109,7 +118,8 @@ def test_a_broken_rules_file_is_shown_in_the_app(
     (app_db.parent / "rules.toml").write_text("[value\n", encoding="utf-8")
     refused: list[str] = []
 
-    def fake_run(factory: Any, *, user: str, today: dt.date, reader_factory: Any) -> None:
+    def fake_run(factory: Any, *, user: str, today: dt.date, reader_factory: Any,
+                 first_page: Any) -> None:
         with pytest.raises(StoreError) as raised:
             factory()
         refused.append(str(raised.value))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from textual.widgets import Input, Label, Static, TextArea
@@ -39,6 +40,30 @@ async def test_list_opens_with_rows_and_count(make_app: AppFactory) -> None:
         assert isinstance(app.screen, CustomersScreen)
         assert "A科技有限公司" in names(app)
         assert "9 customers" in filter_bar(app)
+
+
+async def test_first_page_read_ahead_is_in_the_first_frame(app_db: Path,
+                                                           tmp_path: Path) -> None:
+    """The page read while the app loaded is what the first frame draws (here it was
+    read from another database, to tell it apart); the next search reads as usual."""
+    from conftest import TODAY, open_demo
+    from tuicrm.core.listing import FirstPage, ListFilter, ListSort
+    from tuicrm.core.models import Customer
+    from tuicrm.core.reader import Reader
+
+    other = tmp_path / "other.db"
+    with open_demo(other) as store:
+        store.add_customer(Customer.parse({"name": "预读客户", "owner": USER}), user=USER)
+    first_page = FirstPage(lambda: Reader(other), ListFilter(today=TODAY), ListSort(),
+                           limit=60)
+    app = TuiCrmApp(lambda: open_demo(app_db), user=USER, today=TODAY, language="en",
+                    reader_factory=lambda: Reader(app_db), first_page=first_page)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert names(app) == ["预读客户"]
+        await pilot.press("slash", *"akj")
+        await settle(pilot)
+        assert names(app) == ["A科技有限公司"]
 
 
 async def test_search_as_you_type_by_name_and_pinyin(make_app: AppFactory) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,6 +20,7 @@ from tuicrm.core.rows import CustomerRow, customer_row
 from tuicrm.core.search import plan_search
 
 if TYPE_CHECKING:
+    from tuicrm.core.reader import Reader
     from tuicrm.core.store import Store
 
 SortColumn = Literal[
@@ -448,3 +451,49 @@ def changes_since(
 def statuses(store: Store) -> list[str]:
     """The statuses in use (the board's rows and the status picker)."""
     return choices(store, "status")
+
+
+class FirstPage:
+    """The list's first page, read on a thread of its own while the app's modules load.
+
+    Start-up spends most of its time importing Textual; the page's query needs only a
+    plain connection, so it runs beside the imports and the list can draw its rows in
+    its very first frame. The reader it opened is then handed to the list's lane.
+    """
+
+    def __init__(self, open_reader: Callable[[], Reader], flt: ListFilter, sort: ListSort,
+                 limit: int) -> None:
+        self.filter = flt
+        self.sort = sort
+        self.limit = limit
+        self._open_reader = open_reader
+        self._reader: Reader | None = None
+        self._rows: list[ListedRow] | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._read, name="tuicrm-first-page", daemon=True).start()
+
+    def _read(self) -> None:
+        try:
+            self._reader = self._open_reader()
+            self._rows = page(self._reader, self.filter, self.sort,  # type: ignore[arg-type]
+                              limit=self.limit)
+        except Exception:
+            self._rows = None
+        finally:
+            self._done.set()
+
+    def rows(self, flt: ListFilter, sort: ListSort, limit: int, *,
+             wait: bool = False) -> list[ListedRow] | None:
+        """The first ``limit`` rows for this filter and sort, once read; None when they
+        are not ready (unless ``wait``), failed, or answer another question."""
+        if (flt, sort) != (self.filter, self.sort) or limit > self.limit:
+            return None
+        if not self._done.wait(None if wait else 0):
+            return None
+        return None if self._rows is None else self._rows[:limit]
+
+    def reader(self) -> Reader | None:
+        """The reader the page was read with, once (for the list's page lane)."""
+        self._done.wait()
+        reader, self._reader = self._reader, None
+        return reader

@@ -18,6 +18,8 @@ from tuicrm.tui.stores import ReaderFactory, StoreFactory, StoreLanes
 if TYPE_CHECKING:
     from textual.command import Provider
 
+    from tuicrm.core.listing import FirstPage
+
 
 def _customer_commands() -> type[Provider]:
     from tuicrm.tui.commands import CustomerCommands
@@ -29,6 +31,10 @@ def _lesson_commands() -> type[Provider]:
     from tuicrm.tui.lesson_commands import LessonCommands
 
     return LessonCommands
+
+
+# Seconds after mounting by which the garbage collector is on again, whatever happened.
+GC_OFF_AT_MOST = 5.0
 
 
 class TuiCrmApp(App[None]):
@@ -47,9 +53,11 @@ class TuiCrmApp(App[None]):
 
     def __init__(self, store_factory: StoreFactory, *, user: str, today: dt.date,
                  language: Language | None = None,
-                 reader_factory: ReaderFactory | None = None) -> None:
+                 reader_factory: ReaderFactory | None = None,
+                 first_page: FirstPage | None = None) -> None:
         super().__init__()
         self.lanes = StoreLanes(store_factory, reader_factory)
+        self.first_page = first_page
         self.user = user
         self.today = today
         self.labels = Labels(language or language_from_environment())
@@ -59,6 +67,9 @@ class TuiCrmApp(App[None]):
 
         translate_bindings(self, self.labels)
         self.push_screen(CustomersScreen())
+        # The command turns the collector off while the app starts; warming up turns
+        # it back on, and this makes sure of it should the first rows never come.
+        self.set_timer(GC_OFF_AT_MOST, gc.enable)
 
     def on_unmount(self) -> None:
         self.lanes.close()
@@ -111,6 +122,7 @@ class TuiCrmApp(App[None]):
         # of the collector's sight, it is not walked again in a pause between keys.
         gc.collect()
         gc.freeze()
+        gc.enable()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Say so when the app's own background work failed (a broken rules file)."""
@@ -141,7 +153,10 @@ class TuiCrmApp(App[None]):
 
 
 def run(store_factory: StoreFactory, *, user: str, today: dt.date,
-        reader_factory: ReaderFactory | None = None) -> None:
+        reader_factory: ReaderFactory | None = None,
+        first_page: FirstPage | None = None) -> None:
     """Open the app on the database the factory opens (the list reads through the
-    reader factory's light connections, when given)."""
-    TuiCrmApp(store_factory, user=user, today=today, reader_factory=reader_factory).run()
+    reader factory's light connections, when given, and starts from ``first_page``
+    when it was read ahead)."""
+    TuiCrmApp(store_factory, user=user, today=today, reader_factory=reader_factory,
+              first_page=first_page).run()

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuicrm.core import listing
@@ -26,6 +26,7 @@ from tuicrm.core.textcells import pad
 from tuicrm.tui.labels import Labels, wan
 from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.dialogs import PickScreen
+from tuicrm.tui.widgets.footer import KeysFooter
 
 STATUS_WIDTH = 11
 REVIEW_DAYS = 7
@@ -194,7 +195,7 @@ class BoardScreen(CrmScreen):
         yield Static(id="board-title")
         yield BoardGrid(self.labels, id="board-grid")
         yield OptionList(id="board-cards")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         super().on_mount()

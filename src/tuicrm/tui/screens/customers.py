@@ -10,13 +10,14 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from tuicrm.core import listing
 from tuicrm.core.listing import ListedRow, ListFilter, ListSort, SortColumn
 from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.dialogs import PickScreen, PromptScreen
 from tuicrm.tui.widgets.customer_table import CustomerTable
+from tuicrm.tui.widgets.footer import KeysFooter
 
 COUNT_DELAY = 0.12
 SORT_COLUMNS: tuple[SortColumn, ...] = get_args(SortColumn)
@@ -86,12 +87,13 @@ class CustomersScreen(CrmScreen):
         self.total: int | None = None
         self._generation = 0
         self._count_timer: Timer | None = None
+        self._warming = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="filter-bar")
         yield Input(placeholder="", id="search", compact=True)
         yield CustomerTable(self.labels, today=self.today, id="customers")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -134,13 +136,30 @@ class CustomersScreen(CrmScreen):
     @on(CustomerTable.RowsWanted)
     def _rows_wanted(self, event: CustomerTable.RowsWanted) -> None:
         event.stop()
-        self._fetch_page(event, self.filter, self.sort)
+        rows = self._read_ahead(event, wait=False)
+        if rows is not None:  # read while the app started: drawn in the first frame
+            self._page_fetched(PageFetched(event, rows))
+        else:
+            self._fetch_page(event, self.filter, self.sort)
+
+    def _read_ahead(self, request: CustomerTable.RowsWanted, *,
+                    wait: bool) -> list[ListedRow] | None:
+        first_page = self.crm.first_page
+        if first_page is None or request.generation != 1 or request.start != 0 \
+                or request.after is not None or request.before is not None \
+                or request.from_end:
+            return None
+        return first_page.rows(self.filter, self.sort, request.limit, wait=wait)
 
     @work(thread=True, group="page", exit_on_error=False)
     def _fetch_page(self, request: CustomerTable.RowsWanted, flt: ListFilter,
                     sort: ListSort) -> None:
         if request.generation != self._generation:
             self.post_message(PageFetched(request, []))
+            return
+        rows = self._read_ahead(request, wait=True)
+        if rows is not None:
+            self.post_message(PageFetched(request, rows))
             return
         with self.lanes["page"].use() as store:
             rows = listing.page(store, flt, sort, after=request.after, before=request.before,
@@ -157,6 +176,8 @@ class CustomersScreen(CrmScreen):
                 and request.generation == self._generation:
             self.total = self.table.total
             self._show_filter()
+        if event.rows:
+            self.call_after_refresh(self._warm_up)
 
     @work(thread=True, group="count", exclusive=True, exit_on_error=False)
     def _count(self, generation: int, flt: ListFilter) -> None:
@@ -171,11 +192,17 @@ class CustomersScreen(CrmScreen):
     def _count_fetched(self, event: CountFetched) -> None:
         if event.generation != self._generation:
             return
-        first = self.total is None and event.generation == 1
         self.total = event.total
         self.table.set_total(event.generation, event.total)
         self._show_filter()
-        if first:
+        if event.total == 0:
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        # Once the first rows are on screen (or there are none): the store's imports
+        # would otherwise hold the interpreter while the first frame is drawn.
+        if not self._warming:
+            self._warming = True
             self.crm.warm_up()
 
     def on_screen_resume(self) -> None:

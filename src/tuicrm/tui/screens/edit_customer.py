@@ -13,11 +13,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from tuicrm.core.models import Customer, InvalidInput
 from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.dialogs import ConfirmScreen
+from tuicrm.tui.widgets.footer import KeysFooter
 
 # (field, label key): the facts a rep keeps up to date, amounts in whole yuan.
 FIELDS = (
@@ -72,7 +73,7 @@ class EditCustomerScreen(CrmScreen):
                     yield Input(self.initial[field], id=f"field-{field}", compact=True)
                 yield Label("", id=f"error-{field}", classes="error form-error")
         yield Static(id="form-status", classes="error")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -12,12 +12,13 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.suggester import SuggestFromList
-from textual.widgets import Footer, Input, Label, Static, TextArea
+from textual.widgets import Input, Label, Static, TextArea
 
 from tuicrm.core.models import Customer, FollowUp, InvalidInput
 from tuicrm.core.store import StoreError, team
 from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.dialogs import ConfirmScreen
+from tuicrm.tui.widgets.footer import KeysFooter
 
 METHODS = ["上门拜访", "电话", "线上会议", "邮件", "微信", "visit", "phone", "online meeting",
            "email", "WeChat"]
@@ -105,7 +106,7 @@ class FollowUpScreen(CrmScreen):
                                     if field == "method" else None)
                 yield Label("", id=f"error-{field}", classes="error form-error")
         yield Static(id="form-status", classes="error")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tuicrm.core.models import Contact, Customer, CustomerProfile, InvalidInput, Tag
 from tuicrm.core.permissions import Actor, require_edit
@@ -22,6 +22,7 @@ from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.conflict import ConflictChoice, ConflictScreen, FieldClash
 from tuicrm.tui.screens.dialogs import PromptScreen
 from tuicrm.tui.screens.edit_customer import EditCustomerScreen
+from tuicrm.tui.widgets.footer import KeysFooter
 from tuicrm.tui.widgets.lessons import LessonsLoaded, LessonsPanel
 from tuicrm.tui.widgets.tag_chips import TagChips
 
@@ -85,7 +86,7 @@ class ProfileScreen(CrmScreen):
             yield TagChips(id="profile-tags")
             yield Static(id="profile-body")
             yield LessonsPanel(id="profile-lessons")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
@@ -32,6 +32,7 @@ from tuicrm.core.rows import CustomerRow
 from tuicrm.core.rules import Rules
 from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.dialogs import PromptScreen
+from tuicrm.tui.widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
     from tuicrm.core.store import Store
@@ -105,7 +106,7 @@ class FigureCustomersScreen(CrmScreen):
     def compose(self) -> ComposeResult:
         yield Static(id="figure-title")
         yield OptionList(*map(self._option, self.rows), id="figure-customers")
-        yield Footer()
+        yield KeysFooter()
 
     @staticmethod
     def _option(row: CustomerRow) -> Option:
@@ -210,7 +211,7 @@ class ReviewScreen(CrmScreen):
             with Vertical(id="review-charts"):
                 yield PlotextPlot(id="chart-tiers")
                 yield PlotextPlot(id="chart-followups")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         super().on_mount()
