@@ -10,7 +10,10 @@ Runs the app headless (``App.run_test``) at 80×24 and prints, in milliseconds:
 - keystroke → visible rows: typing queries into the search box, a character at a time,
   until the rows on screen are those of the new query (p50, p95, max), and the count;
 - End, PgDn, PgUp: until the row under the cursor is loaded;
-- board: from ``b`` to the figures and the first cell's cards on screen;
+- opening a profile (enter on the list), saving a follow-up from it (ctrl+s in the form
+  until the profile shows it): these write five follow-ups into the database;
+- board: from ``b`` to the figures and the first cell's cards on screen, and the weekly
+  review from the board (``r``);
 - resident memory of the process at the end (VmRSS).
 """
 
@@ -179,6 +182,45 @@ async def session(db: Path, started: float) -> dict[str, object]:
         figures["end_each_ms"] = [round(v) for v in moves["end"]]
         figures["rows"] = table().total
 
+        # Opening profiles, and saving a follow-up from each (the profile shows it, with
+        # its tags, tier and due date worked out again).
+        from tuicrm.tui.screens.follow_up import FollowUpScreen
+        from tuicrm.tui.screens.profile import ProfileScreen
+
+        def profile_shows(marker: str | None) -> Callable[[], bool]:
+            def check() -> bool:
+                screen = app.screen
+                if not isinstance(screen, ProfileScreen) or screen.profile is None:
+                    return False
+                return marker is None or any(
+                    f.content == marker for f in screen.profile.followups)
+            return check
+
+        opens: list[float] = []
+        saves: list[float] = []
+        for round_ in range(5):
+            cursor = table().cursor
+            press("down")
+            await until(moved(cursor))
+            press("enter")
+            opens.append(await until(profile_shows(None)))
+            press("l")
+            await until(lambda: isinstance(app.screen, FollowUpScreen)
+                        and app.screen.customer is not None)
+            marker = f"bench follow-up {time.time():.0f}-{round_}"
+            form = app.screen
+            form._set("method", "电话")  # type: ignore[attr-defined]
+            form._set("content", marker)  # type: ignore[attr-defined]
+            await asyncio.sleep(0.05)
+            press("ctrl+s")
+            saves.append(await until(profile_shows(marker)))
+            press("escape")
+            await until(lambda: app.focused is table())
+        figures["open_profile_ms"] = {"p95": round(percentile(opens, 0.95), 1),
+                                      "max": round(max(opens), 1)}
+        figures["save_follow_up_ms"] = {"p95": round(percentile(saves, 0.95), 1),
+                                        "max": round(max(saves), 1)}
+
         # The board.
         boards: list[float] = []
         for _ in range(3):
@@ -191,6 +233,16 @@ async def session(db: Path, started: float) -> dict[str, object]:
             press("escape")
             await asyncio.sleep(0.1)
         figures["board_ms"] = {"first": round(boards[0], 1), "max": round(max(boards), 1)}
+
+        # The weekly review, from the board.
+        from tuicrm.tui.screens.review import ReviewScreen
+
+        press("b")
+        await until(lambda: isinstance(app.screen, BoardScreen))
+        press("r")
+        figures["review_ms"] = round(await until(
+            lambda: isinstance(app.screen, ReviewScreen)
+            and getattr(app.screen, "review", None) is not None, limit=60), 1)
         figures["rss_mib"] = round(rss_mib(), 1)
     return figures
 

@@ -173,21 +173,32 @@ def test_short_name_searches_page_alike_walking_or_driving(
     assert paged_backward(big, flt, sort, 5) == want
 
 
-@pytest.mark.parametrize("dense", [False, True])
-@pytest.mark.parametrize("text", ["有限公司", "科技有限", "zzz"])
-def test_full_text_searches_page_alike_dense_or_not(
-    big: Store, monkeypatch: pytest.MonkeyPatch, dense: bool, text: str,
+@pytest.mark.parametrize("strategy", ["keep", "walk", "walk too long"])
+@pytest.mark.parametrize("text", [
+    "有限公司", "科技有限", "zzz", "keji", "KeJi",  # names, pinyin, any letter case
+    "Sz西宁", "采购经理",  # a Latin name's own capitals, contacts
+])
+@pytest.mark.parametrize("sort", [ListSort("name"), ListSort("next_due", descending=True)])
+def test_full_text_searches_page_alike_walked_or_kept(
+    big: Store, monkeypatch: pytest.MonkeyPatch, strategy: str, text: str, sort: ListSort,
 ) -> None:
-    """A full-text search pages the same whether its matches are kept in a temp table
-    or checked row by row (judged dense on the first tenth of the ids)."""
+    """A full-text search pages the same whether its matches are kept in a temp table,
+    checked row by row in the content of the search index as the sort's index is
+    walked, or kept after a walk ran out of time: what the trigram index matches."""
     monkeypatch.setattr(listing, "SAMPLED_FROM", 0)
-    monkeypatch.setattr(listing, "DENSE", 0 if dense else 1_000_000)
+    monkeypatch.setattr(listing, "SAMPLE_ONE_IN", 1)
+    monkeypatch.setattr(listing, "WALK_SHARE", 2.0 if strategy == "keep" else 0.0)
+    if strategy == "walk too long":
+        monkeypatch.setattr(listing, "WALK_BUDGET", -1.0)
     big.__dict__.pop("_fts_hits", None)
     flt = ListFilter(text=text, today=TODAY)
-    sort = ListSort("name")
-    names = {r.row.id: r.row.name for r in _all(big, ListFilter(today=TODAY))}
-    want = [i for i in expected(big, ListFilter(today=TODAY), sort) if text in names[i]]
+    plan = listing.plan_search(text)
+    assert plan is not None
+    matched = {r[0] for r in big.conn.execute(
+        "SELECT rowid FROM customer_search WHERE customer_search MATCH ?", [plan.fts])}
+    want = [i for i in expected(big, ListFilter(today=TODAY), sort) if i in matched]
     assert paged_forward(big, flt, sort, 6) == want and (want or text == "zzz")
-    if text == "有限公司":  # 125 of 300: its first tenth shows it dense when asked to
-        assert (big.__dict__["_fts_hits"][listing.plan_search(text).fts] is None) == dense
+    assert paged_backward(big, flt, sort, 7) == want
+    walked = big.__dict__["_fts_hits"][plan.fts] is None
+    assert walked == (strategy == "walk" and bool(want))
     big.__dict__.pop("_fts_hits", None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -108,7 +108,7 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     @classmethod
-    def parse(cls, data: dict[str, Any], *, changed: Iterable[str] | None = None) -> Any:
+    def parse(cls, data: dict[str, Any], *, changed: Iterable[str] | None = None) -> Self:
         """Validate ``data``, raising :class:`InvalidInput` with one message per field.
 
         With ``changed``, ``data`` is a stored model with those fields changed: only they
@@ -121,7 +121,7 @@ class Model(BaseModel):
             raise InvalidInput(error_messages(exc)) from None
 
     @classmethod
-    def stored(cls, data: dict[str, Any]) -> Any:
+    def stored(cls, data: dict[str, Any]) -> Self:
         """Rebuild a model from a row the store wrote (or an older tool wrote): input
         limits are not applied again, so nothing already saved becomes unreadable."""
         return cls.model_validate(data, context=STORED)

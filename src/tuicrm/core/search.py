@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
@@ -14,12 +15,14 @@ class SearchPlan:
     """A query made ready for the store.
 
     ``norm`` is the query as names are normalised (for exact and prefix matches and
-    grams); ``fts`` is the quoted FTS5 phrase for trigram search.
+    grams); ``fts`` is the quoted FTS5 phrase for trigram search, ``text`` the same
+    phrase unquoted (for :func:`contains`).
     """
 
     kind: Literal["gram", "fts"]
     norm: str
     fts: str
+    text: str = ""
 
 
 def plan_search(query: str) -> SearchPlan | None:
@@ -34,4 +37,15 @@ def plan_search(query: str) -> SearchPlan | None:
     text = unicodedata.normalize("NFKC", clean_line(query)).casefold()
     if len(norm) < 3:
         return SearchPlan("gram", norm, "")
-    return SearchPlan("fts", norm, '"' + text.replace('"', '""') + '"')
+    return SearchPlan("fts", norm, '"' + text.replace('"', '""') + '"', text)
+
+
+def contains(text: str, *columns: str | None) -> int:
+    """1 when a column of a search document holds ``text`` (already case-folded), as
+    a trigram phrase match finds it: within one column, letter case aside."""
+    return int(any(column and text in column.lower() for column in columns))
+
+
+def add_functions(conn: sqlite3.Connection) -> None:
+    """Give a connection the SQL function ``search_contains(text, column, …)``."""
+    conn.create_function("search_contains", -1, contains, deterministic=True)

@@ -45,7 +45,8 @@ class CustomerCommands(Provider):
 
     def _find(self, query: str) -> list[CustomerRow]:
         with self.crm.lanes["palette"].use() as store:
-            return store.search(query, limit=12)
+            found: list[CustomerRow] = store.search(query, limit=12)
+        return found
 
     async def discover(self) -> Hits:
         for name, action in ACTIONS:

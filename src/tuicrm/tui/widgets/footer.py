@@ -20,7 +20,7 @@ class KeysFooter(Footer):
         self._shown: tuple[object, ...] | None = None
         self._scheduled = False
 
-    def bindings_changed(self, screen: Screen) -> None:
+    def bindings_changed(self, screen: Screen[object]) -> None:
         self._bindings_ready = True
         if not screen.app.app_focus or self._scheduled:
             return
