@@ -215,11 +215,14 @@ async def session(db: Path, started: float) -> dict[str, object]:
             press("ctrl+s")
             saves.append(await until(profile_shows(marker)))
             press("escape")
-            await until(lambda: app.focused is table())
+            await until(lambda: bool(app.screen.query(CustomerTable))
+                        and app.focused is table())
         figures["open_profile_ms"] = {"p95": round(percentile(opens, 0.95), 1),
                                       "max": round(max(opens), 1)}
         figures["save_follow_up_ms"] = {"p95": round(percentile(saves, 0.95), 1),
                                         "max": round(max(saves), 1)}
+        figures["open_save_each_ms"] = [
+            (round(o), round(v)) for o, v in zip(opens, saves, strict=True)]
 
         # The board.
         boards: list[float] = []

@@ -252,7 +252,7 @@ class CustomersScreen(CrmScreen):
         # Plain Content: search text and filter values are user data, never markup.
         bar = Content.assemble(
             (described, "bold"), "  ", (count, "reverse"), "  ", (sort, "dim"))
-        self.query_one("#filter-bar", Static).update(bar)
+        self.query_one("#filter-bar", Static).update(bar, layout=False)  # one line, always
 
     def _set_filter(self, flt: ListFilter) -> None:
         if flt != self.filter:

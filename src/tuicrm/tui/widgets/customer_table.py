@@ -137,7 +137,14 @@ class CustomerTable(ScrollView, can_focus=True):
     # -- state changes from the screen -------------------------------------------------
 
     def reset(self, *, sort_column: str, descending: bool) -> int:
-        """Forget every row (a new search, filter or sort); returns the new generation."""
+        """Forget every row (a new search, filter or sort); returns the new generation.
+
+        The rows on screen stay drawn until the new ones arrive, a few milliseconds
+        later, unless the header or the cursor's place changes: a frame of blank rows in
+        between would cost a keystroke as much drawing as the rows themselves.
+        """
+        moved = (self.cursor, int(self.scroll_y), self.sort_column, self.descending) \
+            != (0, 0, sort_column, descending)
         self.generation += 1
         self.total = None
         self.rows.clear()
@@ -150,7 +157,8 @@ class CustomerTable(ScrollView, can_focus=True):
         self._update_virtual_size()
         self.post_message(self.RowsWanted(self.generation, 0, self._want_size()))
         self._pending.add((0, self._want_size()))
-        self.refresh()
+        if moved:
+            self.refresh()
         return self.generation
 
     def set_total(self, generation: int, total: int) -> None:
@@ -162,7 +170,8 @@ class CustomerTable(ScrollView, can_focus=True):
         if self._end_wanted:
             self._end_wanted = False
             self.action_end()
-        self.refresh()
+        if total < int(self.scroll_y) + self.page_height:
+            self.refresh()  # lines past the end were waiting for rows: now blank
 
     def add_rows(self, generation: int, start: int, listed: list[ListedRow], *,
                  limit: int, from_end: bool = False, backwards: bool = False) -> None:
@@ -210,8 +219,16 @@ class CustomerTable(ScrollView, can_focus=True):
         return max(60, self.page_height * 3)
 
     def _update_virtual_size(self) -> None:
-        rows = self.total if self.total is not None else max(len(self.rows), 1)
-        self.virtual_size = Size(self.scrollable_content_region.width, rows + 1)
+        if self.total is not None:
+            rows = self.total
+        else:
+            # Until the count comes, the height stands and only grows to hold the rows
+            # read: a new virtual size lays the whole screen out again, and a search
+            # would otherwise do that three times a keystroke.
+            rows = max(self.virtual_size.height - 1, max(self.rows, default=0) + 1)
+        size = Size(self.scrollable_content_region.width, rows + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
 
     def on_focus(self) -> None:
         self.refresh()

@@ -30,6 +30,8 @@ class KeysFooter(Footer):
 
     async def _recompose_if_changed(self) -> None:
         self._scheduled = False
+        if not self.is_attached:  # its screen was dismissed in the meantime
+            return
         shown = self._keys_shown()
         if shown != self._shown:
             self._shown = shown
