@@ -13,6 +13,7 @@ decoding them)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import sqlite3
@@ -22,8 +23,10 @@ from pathlib import Path
 
 from tuicrm.core.store import FTS_LOAD_HASH_BYTES, Store, StoreError, insert_gram_runs
 
-# How much lower than the loader's the builder thread's priority is (a nice value).
-BUILDER_NICENESS = 10
+# How much lower than the loader's the builder thread's priority is (a nice value): 5
+# leaves it a quarter of a core it shares with the writer; with 10 (a tenth) the other
+# jobs of a busy machine starved it (a million customers took 9 minutes at a load of 4-5).
+BUILDER_NICENESS = 5
 
 # The shadow tables of a full-text table that hold its documents and index (its config
 # stays the store's own).
@@ -149,7 +152,5 @@ def _lower_priority() -> None:
     """
     if sys.platform != "linux":
         return
-    try:
+    with contextlib.suppress(OSError):  # a sandbox may refuse: the build is only slower
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BUILDER_NICENESS)
-    except OSError:  # a sandbox may refuse; the build is only slower
-        pass
