@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,15 @@ def test_name_keys(name: str, norm: str, full: str, initials: str) -> None:
     assert normalize_name(name) == norm
     assert pinyin_full(name) == full
     assert pinyin_initials(name) == initials
+
+
+def test_generated_names_are_stored_with_their_normalised_key() -> None:
+    from tuicrm.core import gen
+
+    rng = random.Random(3)
+    for index in range(0, gen._name_space(), 9_973):
+        name, norm, _, _ = gen._company(index, rng)
+        assert norm == normalize_name(name)
 
 
 def test_grams_cover_every_one_and_two_character_substring() -> None:

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
+from functools import cache
 from pathlib import Path
 from typing import cast
 
@@ -104,6 +105,14 @@ def _name_space() -> int:
 def company_name(index: int, rng: random.Random) -> tuple[str, str, str]:
     """The ``index``-th name with its pinyin and initials; distinct for distinct indexes
     below :func:`_name_space`."""
+    name, _, pinyin, initials = _company(index, rng)
+    return name, pinyin, initials
+
+
+def _company(index: int, rng: random.Random) -> tuple[str, str, str, str]:
+    """:func:`company_name` with the normalised name second. Each part's keys are
+    worked out once: the parts are plain Han characters and upper-case Latin letters,
+    which normalise one by one, so a name's keys are its parts' keys joined."""
     space = _name_space()
     shuffled = (index * 7_919_357) % space  # the multiplier is prime and shares no factor
     shuffled, legal = divmod(shuffled, len(LEGAL))
@@ -112,23 +121,16 @@ def company_name(index: int, rng: random.Random) -> tuple[str, str, str]:
     prefix = REGIONS_2[region % len(REGIONS_2)]
     if rng.random() < 0.12:
         prefix = LATIN[region % len(LATIN)] + prefix
-    parts = (prefix, CORES[core], TRADES[trade], LEGAL[legal])
-    name = "".join(parts)
-    return name, "".join(_pinyin(p) for p in parts), "".join(_initials(p) for p in parts)
+    a, b, c, d = (_part_keys(prefix), _part_keys(CORES[core]), _part_keys(TRADES[trade]),
+                  _part_keys(LEGAL[legal]))
+    return (a[0] + b[0] + c[0] + d[0], a[1] + b[1] + c[1] + d[1], a[2] + b[2] + c[2] + d[2],
+            a[3] + b[3] + c[3] + d[3])
 
 
-_PINYIN: dict[str, tuple[str, str]] = {}
-
-
-def _pinyin(part: str) -> str:
-    if part not in _PINYIN:
-        _PINYIN[part] = (pinyin_full(part), pinyin_initials(part))
-    return _PINYIN[part][0]
-
-
-def _initials(part: str) -> str:
-    _pinyin(part)
-    return _PINYIN[part][1]
+@cache
+def _part_keys(part: str) -> tuple[str, str, str, str]:
+    """A name part, normalised, in pinyin and as initials."""
+    return part, normalize_name(part), pinyin_full(part), pinyin_initials(part)
 
 
 def generate(
@@ -354,7 +356,7 @@ def _batch(
     contact_counts = pick(CONTACT_COUNTS, k=n)
     for k in range(n):
         customer_id = id0 + k
-        name, pinyin, initials = company_name(index0 + k, rng)
+        name, norm, pinyin, initials = _company(index0 + k, rng)
         employees, size = sizes[k]
         owner = owners_[k]
         first_contact = 30 + int(rand() * (3 * 365 - 29))  # days before ``end``
@@ -377,7 +379,7 @@ def _batch(
         # (the minimum of ``count`` uniform draws); SQL places the others before it.
         latest = int((first_contact + 1) * (1 - rand() ** (1 / followup_counts[k])))
         customers.append((
-            customer_id, name, normalize_name(name), pinyin, initials,
+            customer_id, name, norm, pinyin, initials,
             "individual" if name.endswith("工作室") else "enterprise",
             titles[k][0], columns[0][k], size, employees, columns[1][k], columns[2][k],
             day[first_contact], first_deal_text, last_deal, total, orders or None, status,

@@ -199,16 +199,20 @@ class Store:
         from a journal kept in memory. WAL again after the block. A database that another
         connection has open stays in WAL (SQLite refuses the switch), only slower. A
         crash of the process (not an error) in the block can leave the file unusable:
-        only for a database that can be made again.
+        only for a database that can be made again. Foreign keys are not checked in the
+        block either: the load's rows must refer only to rows it adds (a look-up of the
+        parent for each of millions of child rows, for nothing).
         """
         if not enabled or str(self.path) == ":memory:":
             yield
             return
         self.conn.execute("PRAGMA main.journal_mode = MEMORY")
         self.conn.execute("PRAGMA main.synchronous = OFF")
+        self.conn.execute("PRAGMA foreign_keys = OFF")
         try:
             yield
         finally:
+            self.conn.execute("PRAGMA foreign_keys = ON")
             self.conn.execute("PRAGMA main.synchronous = NORMAL")
             self.conn.execute("PRAGMA main.journal_mode = WAL")
 
