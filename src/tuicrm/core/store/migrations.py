@@ -405,3 +405,15 @@ def m070_review_figures(db: Database) -> None:
     )
     db.execute("CREATE INDEX todos_open_due_customer ON todos(done, due, customer_id)")
     db.execute("CREATE INDEX todos_open_followup ON todos(done, followup_id)")
+
+
+@migrations()
+def m080_fewer_indexes(db: Database) -> None:
+    """Drop the indexes nothing needs any more, each one rebuilt by every bulk load and
+    kept up by every re-segmentation: the list sorts by the expressions of the ``*_key``
+    indexes and the board reads ``customers_board_due``, so the plain annual-amount,
+    last-contact and old board indexes go; ``followups_date`` and ``todos_open_due`` are
+    the first columns of ``followups_review`` and ``todos_open_due_customer``."""
+    for name in ("customers_board", "customers_annual_amount", "customers_last_contact_date",
+                 "followups_date", "todos_open_due"):
+        db.execute(f"DROP INDEX IF EXISTS {name}")

@@ -216,6 +216,7 @@ class FollowUpScreen(CrmScreen):
 
     @on(FollowUpSaved)
     def _saved(self) -> None:
+        self.crm.warm_board()
         self.notify(self.labels("form.saved"), markup=False)
         self.initial = self.values()
         self.dismiss(True)

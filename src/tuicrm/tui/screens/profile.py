@@ -123,6 +123,8 @@ class ProfileScreen(CrmScreen):
         after = event.profile.customer
         self.profile = event.profile
         self._draw()
+        if before is not None and after.version != before.version:
+            self.crm.warm_board()  # the customer changed: so may the board
         if before is not None and after.version != before.version \
                 and event.editor not in ("", self.user):
             self.notify(self.labels("changed.by", name=after.name, who=event.editor),
