@@ -58,6 +58,8 @@ class TuiCrmApp(App[None]):
         super().__init__()
         self.lanes = StoreLanes(store_factory, reader_factory)
         self.first_page = first_page
+        self._board_stale = False
+        self._board_warming = False
         self.user = user
         self.today = today
         self.labels = Labels(language or language_from_environment())
@@ -124,14 +126,26 @@ class TuiCrmApp(App[None]):
         gc.freeze()
         gc.enable()
 
-    @work(thread=True, group="warm-board", exclusive=True, exit_on_error=False)
     def warm_board(self) -> None:
         """After a save: work out the board's figures again in the background (~200 ms
-        on a million customers), so ``b`` answers at once."""
+        on a million customers), so ``b`` answers at once. Saves in quick succession
+        are worked out once, after the last of them."""
+        self._board_stale = True
+        if not self._board_warming:
+            self._board_warming = True
+            self._warm_board()
+
+    @work(thread=True, group="warm-board", exit_on_error=False)
+    def _warm_board(self) -> None:
         from tuicrm.core import listing
 
-        with self.lanes["board"].use() as store:
-            listing.board(store, today=self.today)
+        try:
+            while self._board_stale:
+                self._board_stale = False
+                with self.lanes["board"].use() as store:
+                    listing.board(store, today=self.today)
+        finally:
+            self._board_warming = False
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Say so when the app's own background work failed (a broken rules file)."""
