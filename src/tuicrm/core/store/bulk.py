@@ -3,26 +3,42 @@
 An import is one ``BEGIN IMMEDIATE`` transaction, so a crash, a kill or Ctrl-C leaves the
 database as it was. Rows go in chunks through ``executemany`` with ids assigned here (the
 write lock is held, so nobody else takes them); the search index is rebuilt once at the
-end. Each import is a batch: the rows it created carry its id, and the old value of every
+end. A big import into a database without customers instead hands each chunk's search
+documents and the names' grams to a
+:class:`~tuicrm.core.store.searchbuild.SearchIndexBuilder`, which indexes them on the
+other core while the rows go in and segmentation runs. (A writer thread beside the
+reading one lost time: each statement hands the GIL over and waits to get it back.)
+Each import is a batch: the rows it created carry its id, and the old value of every
 field it changed is kept, so :func:`undo_batch` can put everything back.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 from array import array
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from tuicrm.core.io.records import ImportRow, RowError
 from tuicrm.core.models import Customer
 from tuicrm.core.namekeys import NameKeys
 from tuicrm.core.store import Store, _customer_values, utc_now
-from tuicrm.core.text import normalize_name
+from tuicrm.core.store.searchbuild import SearchIndexBuilder
+from tuicrm.core.text import name_grams, normalize_name
+
+#: The name keys (normalised name, pinyin, initials) of a chunk's valid rows, in order.
+Keys = list[tuple[str, str, str]]
 
 CHUNK = 5_000
+#: Search documents handed to the index builder at once (see BulkImport._documents).
+DOCUMENT_RUN = 50_000
 #: Above this many touched customers the search index is rebuilt whole, set-based.
 FULL_REINDEX_AT = 20_000
 NOTES_KEPT = 200
@@ -182,24 +198,30 @@ class BulkImport:
         self._first_rows = array("q")
         self._rows_of_existing: dict[int, int] = {}
         self.name_header = "客户名称"
+        # Into a database without customers: the full-text index and the grams are
+        # built on another thread (see the module's docstring).
+        self.builder: SearchIndexBuilder | None = None
+        self.gram_runs: defaultdict[str, array[int]] = defaultdict(partial(array, "i"))
+        # Customers of this batch whose documents changed after the builder had them.
+        self.redo: set[int] = set()
+        self._runs: list[str] = []
+        self._run_size = 0
 
     def run(self, rows: Iterable[ImportRow]) -> ImportSummary:
         """Import ``rows``; nothing is written when any row is invalid (unless
         ``skip_invalid``) or on a dry run."""
         summary = self.summary
         cache = self.conn.execute("PRAGMA cache_size").fetchone()[0]
+        # The rows make no reference cycles; the collector's walks over millions of
+        # young objects were a tenth of a big import's time.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
-            with self.store.write():
+            # The builder's scratch database is detached after the transaction ends.
+            with ExitStack() as builder_stack, self.store.write():
                 self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-                self._start()
-                chunk: list[ImportRow] = []
-                for row in rows:
-                    chunk.append(row)
-                    if len(chunk) >= CHUNK:
-                        self._chunk(chunk)
-                        chunk = []
-                if chunk:
-                    self._chunk(chunk)
+                self._start(builder_stack)
+                self._write_chunks(rows)
                 if summary.dry_run or (summary.rejected and not self.skip_invalid):
                     raise _Rollback
                 self._finish()
@@ -207,12 +229,28 @@ class BulkImport:
         except _Rollback:
             summary.batch_id = None
         finally:
+            if collecting:
+                gc.enable()
             self.conn.execute(f"PRAGMA cache_size = {int(cache)}")
         return summary
 
+    def _write_chunks(self, rows: Iterable[ImportRow]) -> None:
+        keyed = self.table in ("customers", "needs")
+        chunk: list[ImportRow] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= CHUNK:
+                self._chunk(chunk, self._keys(chunk) if keyed else [])
+                chunk = []
+        if chunk:
+            self._chunk(chunk, self._keys(chunk) if keyed else [])
+
+    def _keys(self, chunk: list[ImportRow]) -> Keys:
+        return [self.keys(row.name) for row in chunk if row.valid]
+
     # -- the batch ----------------------------------------------------------------------
 
-    def _start(self) -> None:
+    def _start(self, builder_stack: ExitStack) -> None:
         cursor = self.conn.execute(
             "INSERT INTO import_batches (source, table_name, user, started_at) "
             "VALUES (?, ?, ?, ?)", [self.summary.source, self.table, self.user, self.now])
@@ -230,6 +268,10 @@ class BulkImport:
         if (self.expected_rows >= BIG_IMPORT and not self.summary.dry_run
                 and self.expected_rows >= self._customer_count()):
             self._drop_indexes()
+            if (self.first_customer == 1 and self.table in ("customers", "needs")
+                    and isinstance(self.store.path, Path)
+                    and not self.conn.execute("SELECT 1 FROM name_grams LIMIT 1").fetchone()):
+                self.builder = builder_stack.enter_context(SearchIndexBuilder(self.store))
 
     def _customer_count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM customers").fetchone()[0])
@@ -258,6 +300,18 @@ class BulkImport:
         self.conn.execute(
             "UPDATE import_batches SET rows = ?, created = ?, updated = ?, rejected = ? "
             "WHERE id = ?", [s.rows, s.created, s.updated, s.rejected_count, self.batch_id])
+        if self.builder is not None:
+            # The builder appends the grams on the other core while this one segments
+            # and builds the indexes; then its index and grams are copied in.
+            self._documents(1, 0)  # the last run
+            self.builder.add_grams(self.gram_runs)
+            self.gram_runs = defaultdict(partial(array, "i"))
+            self.store.resegment()
+            self._rebuild_indexes()
+            self.builder.adopt(self.store)
+            if self.redo:
+                self.store.reindex(sorted(self.redo))
+            return
         # Names never change on update: only the created customers need their grams.
         if s.created:
             self.conn.execute(_BATCH_GRAMS_SQL, [self.batch_id])
@@ -278,7 +332,7 @@ class BulkImport:
                 self.full_reindex = True
                 self.touched.clear()
 
-    def _chunk(self, chunk: list[ImportRow]) -> None:
+    def _chunk(self, chunk: list[ImportRow], keys: Keys) -> None:
         valid: list[ImportRow] = []
         for row in chunk:
             self.summary.rows += 1
@@ -287,7 +341,7 @@ class BulkImport:
             else:
                 self._reject(row, row.errors)
         if self.table in ("customers", "needs"):
-            self._customers(valid)
+            self._customers(valid, keys)
         elif self.table == "strategy":
             self._plans(valid)
         else:
@@ -321,15 +375,15 @@ class BulkImport:
 
     # -- customers (the customer list and the needs analysis) ---------------------------
 
-    def _customers(self, rows: list[ImportRow]) -> None:
+    def _customers(self, rows: list[ImportRow], row_keys: Keys) -> None:
         merged: dict[str, ImportRow] = {}
         keys: dict[str, tuple[str, str, str]] = {}
-        for row in rows:
-            norm, pinyin, initials = self.keys(row.name)
+        for row, name_keys in zip(rows, row_keys, strict=True):
+            norm = name_keys[0]
             earlier = merged.get(norm)
             if earlier is None:
                 merged[norm] = row
-                keys[norm] = (norm, pinyin, initials)
+                keys[norm] = name_keys
             else:
                 self._note_repeat(row, earlier.row)
                 _merge(earlier, row)
@@ -346,8 +400,13 @@ class BulkImport:
                 inserts.append(self._new_customer(customer_id, row, keys[norm]))
                 children.append((customer_id, row, True))
                 self.summary.created += 1
+                if self.builder is not None:
+                    for gram in name_grams(norm):
+                        self.gram_runs[gram].append(customer_id)
             else:
                 customer_id = int(current["id"])
+                if self.builder is not None:
+                    self.redo.add(customer_id)
                 if current["import_batch"] == self.batch_id:
                     self._note_repeat(
                         row, self._first_rows[customer_id - self.first_customer])
@@ -365,6 +424,22 @@ class BulkImport:
                 "VALUES (?, ?, ?, 'create', 'name', NULL, ?)",
                 [(values[0], self.user, self.now, values[1]) for values in inserts])
         self._children(children)
+        if self.builder is not None and inserts:
+            self._documents(inserts[0][0], inserts[-1][0])
+
+    def _documents(self, first_id: int, last_id: int) -> None:
+        """Hand the builder the search documents of these new customers, in runs of
+        ``DOCUMENT_RUN``: the full-text table writes a segment at the end of each
+        statement, and fewer, larger segments need less merging."""
+        if first_id <= last_id:
+            run = self.store.search_documents_json(first_id, last_id)
+            self._runs.append(run[1:-1])
+            self._run_size += last_id - first_id + 1
+        if self._run_size >= DOCUMENT_RUN or (first_id > last_id and self._runs):
+            assert self.builder is not None
+            self.builder.add(f"[{','.join(self._runs)}]")
+            self._runs.clear()
+            self._run_size = 0
 
     def _note_repeat(self, row: ImportRow, first_row: int) -> None:
         self.summary.note(f"row {row.row}: {row.name!r} is the customer of row "
