@@ -55,7 +55,7 @@ def parse_amount(value: Any, scale: int = 1) -> int | None:
     if type(value) is str and _PLAIN_NUMBER.fullmatch(value):
         # The usual cell (``163.22``): exact integer arithmetic, half up, no Decimal.
         whole, _, fraction = str(value).partition(".")
-        places = 10 ** len(fraction)
+        places: int = 10 ** len(fraction)
         yuan, rest = divmod(int(whole + fraction) * scale, places)
         return yuan + 1 if 2 * rest >= places else yuan
     if is_none(value):
