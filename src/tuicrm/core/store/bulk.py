@@ -37,8 +37,10 @@ from tuicrm.core.text import name_grams, normalize_name
 Keys = list[tuple[str, str, str]]
 
 CHUNK = 5_000
-#: Search documents handed to the index builder at once (see BulkImport._documents).
-DOCUMENT_RUN = 50_000
+#: Search documents handed to the index builder at once (see BulkImport._documents): the
+#: builder holds a run's JSON and its parse while it indexes it (at 200,000 rows, runs
+#: of 50,000 peaked at 368 MiB, of 20,000 at 299, of 10,000 at 281).
+DOCUMENT_RUN = 20_000
 #: Above this many touched customers the search index is rebuilt whole, set-based.
 FULL_REINDEX_AT = 20_000
 NOTES_KEPT = 200
@@ -48,22 +50,14 @@ _PARAMS = 900
 #: sorting once is several times cheaper than a million random B-tree inserts.
 BIG_IMPORT = 50_000
 #: The page cache during an import, in KiB: enough for the tables' rightmost pages and the
-#: name index; more only adds to the peak memory (issue 7: 400 MB for a million rows).
-CACHE_KIB = 131_072
+#: name index; more only adds to the peak memory (issue 7: 400 MB for a million rows;
+#: at 200,000 rows 64 MiB took the peak from 454 to 368 MiB, no slower).
+CACHE_KIB = 65_536
 #: Indexes kept during a big import: the ones the import itself looks rows up by.
 _LOOKUP_COLUMNS = frozenset(("customer_id", "plan_id", "followup_id", "batch_id"))
 _DROPPABLE_TABLES = ("customers", "followups", "todos", "tags")
 
 _CUSTOMER_DEFAULTS = _customer_values(Customer(name="-"))
-_DEFAULT_VALUES = tuple(_CUSTOMER_DEFAULTS.values())
-_POSITION = {column: i for i, column in enumerate(_CUSTOMER_DEFAULTS)}
-_NAME_AT = _POSITION["name"]
-_CUSTOM_AT = _POSITION["custom"]
-_KIND_AT = _POSITION["kind"]
-_INSERT_COLUMNS = (
-    "id", *_CUSTOMER_DEFAULTS, "name_norm", "pinyin", "initials", "created_at",
-    "updated_at", "updated_by", "version", "import_batch", "last_contact_date",
-)
 # The 1- and 2-character grams of the names a batch created, as text.name_grams makes
 # them: one recursive step per character (not a join with every position up to 200),
 # inserted in key order.
@@ -78,10 +72,9 @@ SELECT gram, id FROM (
     UNION ALL SELECT substr(norm, i, 2), id FROM g WHERE i < length(norm)
 ) ORDER BY gram, id
 """
-_INSERT_CUSTOMER = (
-    f"INSERT INTO customers ({', '.join(_INSERT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
-)
+#: The columns of a new customer that differ from row to row, whatever the file holds.
+_OWN_COLUMNS = ("id", "name", "name_norm", "pinyin", "initials", "last_contact_date")
+_KINDS = ("enterprise", "individual")
 _INSERT_FOLLOWUP = (
     "INSERT INTO followups (id, customer_id, date, method, participants, content, feedback, "
     "owner, next_date, entered_at, import_batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -90,9 +83,19 @@ _INSERT_TODO = (
     "INSERT INTO todos (customer_id, followup_id, text, due, owner, done, import_batch) "
     "VALUES (?, ?, ?, ?, ?, 0, ?)"
 )
+# The batch id is written into the statements that run for every row (one value fewer
+# to bind a row); it is an integer this module assigned.
 _INSERT_TAG = (
     "INSERT OR IGNORE INTO tags (customer_id, dimension, value, source, reason, import_batch) "
-    "VALUES (?, ?, ?, 'manual', 'imported', ?)"
+    "VALUES (?, ?, ?, 'manual', 'imported', {batch})"
+)
+_NEW_PLAN = (
+    "INSERT INTO strategy_plans (id, customer_id, customer_type, goal, owner, deadline, "
+    "expected_effect, import_batch) VALUES (?, ?, '', '', '', NULL, '', {batch})"
+)
+_NEW_ACTION = (
+    "INSERT INTO strategy_actions (plan_id, action, owner, deadline, import_batch) "
+    "VALUES (?, ?, ?, NULL, {batch})"
 )
 _INSERT_PLAN = (
     "INSERT INTO strategy_plans (id, customer_id, customer_type, goal, owner, deadline, "
@@ -206,6 +209,8 @@ class BulkImport:
         self.redo: set[int] = set()
         self._runs: list[str] = []
         self._run_size = 0
+        # One INSERT statement per set of fields the file gives (see _insert_customers).
+        self._customer_sql: dict[tuple[str, ...], str] = {}
 
     def run(self, rows: Iterable[ImportRow]) -> ImportSummary:
         """Import ``rows``; nothing is written when any row is invalid (unless
@@ -297,6 +302,12 @@ class BulkImport:
 
     def _finish(self) -> None:
         s = self.summary
+        # One line of history per created customer, set-based.
+        self.conn.execute(
+            "INSERT INTO audit (customer_id, user, at, action, field, old, new) "
+            "SELECT id, ?, ?, 'create', 'name', NULL, name FROM customers "
+            "WHERE id >= ? AND import_batch = ? ORDER BY id",
+            [self.user, self.now, self.first_customer, self.batch_id])
         self.conn.execute(
             "UPDATE import_batches SET rows = ?, created = ?, updated = ?, rejected = ? "
             "WHERE id = ?", [s.rows, s.created, s.updated, s.rejected_count, self.batch_id])
@@ -389,7 +400,7 @@ class BulkImport:
                 _merge(earlier, row)
         # One query per chunk finds the names already there, from earlier chunks included.
         existing = self._existing(list(merged))
-        inserts: list[tuple[Any, ...]] = []
+        inserts: list[tuple[int, ImportRow, tuple[str, str, str]]] = []
         children: list[tuple[int, ImportRow, bool]] = []
         for norm, row in merged.items():
             current = existing.get(norm)
@@ -397,7 +408,7 @@ class BulkImport:
                 customer_id = self.next_customer
                 self.next_customer += 1
                 self._first_rows.append(row.row)
-                inserts.append(self._new_customer(customer_id, row, keys[norm]))
+                inserts.append((customer_id, row, keys[norm]))
                 children.append((customer_id, row, True))
                 self.summary.created += 1
                 if self.builder is not None:
@@ -417,12 +428,7 @@ class BulkImport:
                 self._update_customer(current, row)
                 children.append((customer_id, row, False))
             self._touch(customer_id)
-        self.conn.executemany(_INSERT_CUSTOMER, inserts)
-        if inserts:
-            self.conn.executemany(
-                "INSERT INTO audit (customer_id, user, at, action, field, old, new) "
-                "VALUES (?, ?, ?, 'create', 'name', NULL, ?)",
-                [(values[0], self.user, self.now, values[1]) for values in inserts])
+        self._insert_customers(inserts)
         self._children(children)
         if self.builder is not None and inserts:
             self._documents(inserts[0][0], inserts[-1][0])
@@ -445,19 +451,44 @@ class BulkImport:
         self.summary.note(f"row {row.row}: {row.name!r} is the customer of row "
                           f"{first_row}; it updates it")
 
-    def _new_customer(self, customer_id: int, row: ImportRow,
-                      keys: tuple[str, str, str]) -> tuple[Any, ...]:
-        values = list(_DEFAULT_VALUES)
-        for column, value in row.fields.items():
-            values[_POSITION[column]] = value
-        values[_NAME_AT] = row.name
-        if row.custom:
-            values[_CUSTOM_AT] = json.dumps(row.custom, ensure_ascii=False, sort_keys=True)
-        if values[_KIND_AT] not in ("enterprise", "individual"):
-            values[_KIND_AT] = "enterprise"
-        last_contact = max((f["date"] for f in row.followups if f.get("date")), default=None)
-        return (customer_id, *values, *keys, self.now, self.now, self.user, 1,
-                self.batch_id, last_contact)
+    def _insert_customers(self, inserts: list[tuple[int, ImportRow, tuple[str, str, str]]],
+                          ) -> None:
+        """Insert new customers, binding only what a row gives: the defaults of the other
+        columns and the batch's constants are written into the statement (binding all
+        45 columns of a million rows one by one was most of the time of writing them)."""
+        shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for customer_id, row, keys in inserts:
+            fields = row.fields
+            if row.custom or fields.get("kind", "enterprise") not in _KINDS:
+                fields = dict(fields)
+                if row.custom:
+                    fields["custom"] = json.dumps(row.custom, ensure_ascii=False,
+                                                  sort_keys=True)
+                if fields.get("kind", "enterprise") not in _KINDS:
+                    fields["kind"] = "enterprise"
+            last_contact = max((f["date"] for f in row.followups if f.get("date")),
+                               default=None)
+            shapes.setdefault(tuple(fields), []).append(
+                (customer_id, row.name, *keys, last_contact, *fields.values()))
+        for shape, values in shapes.items():
+            self.conn.executemany(self._insert_customer_sql(shape), values)
+
+    def _insert_customer_sql(self, shape: tuple[str, ...]) -> str:
+        sql = self._customer_sql.get(shape)
+        if sql is None:
+            constants = {column: value for column, value in _CUSTOMER_DEFAULTS.items()
+                         if column not in shape and column not in _OWN_COLUMNS}
+            if constants.get("kind") not in _KINDS:
+                constants["kind"] = "enterprise"
+            constants.update(created_at=self.now, updated_at=self.now, updated_by=self.user,
+                             version=1, import_batch=self.batch_id)
+            literals = [str(self.conn.execute("SELECT quote(?)", [v]).fetchone()[0])
+                        for v in constants.values()]
+            columns = [*_OWN_COLUMNS, *shape, *constants]
+            sql = (f"INSERT INTO customers ({', '.join(columns)}) VALUES "
+                   f"({', '.join(['?'] * (len(_OWN_COLUMNS) + len(shape)) + literals)})")
+            self._customer_sql[shape] = sql
+        return sql
 
     def _update_customer(self, current: dict[str, Any], row: ImportRow) -> None:
         customer_id = int(current["id"])
@@ -491,9 +522,9 @@ class BulkImport:
     def _children(self, children: list[tuple[int, ImportRow, bool]]) -> None:
         tags: list[tuple[Any, ...]] = []
         for customer_id, row, _ in children:
-            tags.extend((customer_id, dim, value, self.batch_id) for dim, value in row.tags)
+            tags.extend((customer_id, dim, value) for dim, value in row.tags)
         if tags:
-            self.conn.executemany(_INSERT_TAG, tags)
+            self.conn.executemany(_INSERT_TAG.format(batch=int(self.batch_id)), tags)
         followups = [(cid, row, new) for cid, row, new in children if row.followups]
         if followups:
             self._add_followups(followups)
@@ -504,17 +535,16 @@ class BulkImport:
                 # A new customer's strategy: one plan holding the actions, in bulk.
                 plan_id = self.next_plan
                 self.next_plan += 1
-                plans.append((plan_id, customer_id, "", "", "", None, "", self.batch_id))
+                plans.append((plan_id, customer_id))
                 owner = row.fields.get("owner", "")
-                actions.extend((plan_id, action, owner, None, self.batch_id)
-                               for action in dict.fromkeys(row.actions))
+                actions.extend((plan_id, action, owner) for action in dict.fromkeys(row.actions))
             elif row.actions:
                 self._add_actions(customer_id, row, new)
             if row.contacts:
                 self._add_contacts(customer_id, row, new)
         if plans:
-            self.conn.executemany(_INSERT_PLAN, plans)
-            self.conn.executemany(_INSERT_ACTION, actions)
+            self.conn.executemany(_NEW_PLAN.format(batch=int(self.batch_id)), plans)
+            self.conn.executemany(_NEW_ACTION.format(batch=int(self.batch_id)), actions)
 
     def _add_followups(self, items: list[tuple[int, ImportRow, bool]]) -> None:
         followups: list[tuple[Any, ...]] = []
