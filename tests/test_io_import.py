@@ -165,6 +165,53 @@ def test_duplicates_update_instead_of_creating(demo_store: Store, tmp_path: Path
     assert any("'B商贸公司' updated: owner, status" in note for note in summary.notes)
 
 
+def _imported_state(db: Path) -> dict[str, list[Any]]:
+    conn = sqlite3.connect(db)
+    queries = {
+        "customers": "SELECT id, name, name_norm, pinyin, initials, contact, total_amount, "
+                     "status, need_categories, tier, next_due, last_contact_date "
+                     "FROM customers ORDER BY id",
+        "search": "SELECT rowid, name, pinyin, initials, contacts, facts, tags, notes "
+                  "FROM customer_search ORDER BY rowid",
+        "grams": "SELECT gram, customer_id FROM name_grams ORDER BY gram, customer_id",
+        "followups": "SELECT customer_id, date, content FROM followups ORDER BY id",
+        "tags": "SELECT customer_id, dimension, value FROM tags ORDER BY 1, 2, 3",
+        "audit": "SELECT customer_id, action, new FROM audit ORDER BY customer_id, id",
+        "indexes": "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name",
+    }
+    state = {name: conn.execute(sql).fetchall() for name, sql in queries.items()}
+    conn.close()
+    return state
+
+
+def test_a_big_import_into_an_empty_database_builds_the_same_search_index(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The path of a million rows (index and grams built on another thread, rows in
+    chunks) gives what the ordinary path gives, names repeated across chunks included."""
+    from tuicrm.core.store import bulk
+
+    later = [["A科技有限公司", "", "", "", "", "90", "", "", "",
+              "2024-03-01:确认采购预算/同意下月签约", "", ""],
+             ["D集团", "", "", "", "", "", "", "", "", "", "已签约", ""]]
+    path = write_csv(tmp_path / "big.csv", TEMPLATE_ROWS + later)
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    monkeypatch.setattr(bulk, "DOCUMENT_RUN", 3)
+    states = []
+    for big_from in (10**9, 1):
+        monkeypatch.setattr(bulk, "BIG_IMPORT", big_from)
+        db = tmp_path / f"import-{big_from}.db"
+        with Store(db) as fresh:
+            summary = import_file(fresh, path, user="tester")
+            assert (summary.created, summary.rejected_count) == (5, 0)
+            assert [c.name for c in fresh.search("已签约")] == ["D集团"]
+            assert [c.name for c in fresh.search("下月签约")] == ["A科技有限公司"]
+            assert [c.name for c in fresh.search("恒")] == []
+            assert [c.name for c in fresh.search("集团")] == ["D集团"]
+        assert not Path(f"{db}.search-build").exists()
+        states.append(_imported_state(db))
+    assert states[0] == states[1]
+
+
 def test_undo_removes_created_and_restores_updated(demo_store: Store, tmp_path: Path) -> None:
     rows = [
         ["B商贸公司", "", "", "", "", "20", "", "/快消品/新标签", "", "2024-03-01:回访/满意",

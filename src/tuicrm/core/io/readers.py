@@ -48,7 +48,12 @@ class Sheet:
         for number, cells in enumerate(raw, start=1):
             if number <= self.header_row:
                 continue
-            if any(c is not None and cell_text(c).strip() for c in cells):
+            try:
+                # A CSV row is all text: one join tells a blank row.
+                filled = bool("".join(cells).strip())
+            except TypeError:
+                filled = any(c is not None and cell_text(c).strip() for c in cells)
+            if filled:
                 yield number, cells
 
 

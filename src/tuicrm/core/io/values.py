@@ -14,6 +14,8 @@ from typing import Any
 
 NONE_MARKS = frozenset(("", "-", "–", "—", "--", "/", "无", "n/a", "N/A", "null", "None"))
 
+_PLAIN_NUMBER = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,15})?")
+
 _UNITS = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "元": 1}
 
 
@@ -50,6 +52,12 @@ def parse_amount(value: Any, scale: int = 1) -> int | None:
     Accepts ``80``, ``35万`` (the unit in the cell wins over the header's), ``１２０``,
     ``1,250.5``, ``¥8.5`` and numbers from XLSX cells.
     """
+    if type(value) is str and _PLAIN_NUMBER.fullmatch(value):
+        # The usual cell (``163.22``): exact integer arithmetic, half up, no Decimal.
+        whole, _, fraction = str(value).partition(".")
+        places: int = 10 ** len(fraction)
+        yuan, rest = divmod(int(whole + fraction) * scale, places)
+        return yuan + 1 if 2 * rest >= places else yuan
     if is_none(value):
         return None
     if isinstance(value, bool):
@@ -166,6 +174,12 @@ _DATED = re.compile(r"^\s*([^:：]+?)\s*[:：]\s*(.*)$", re.S)
 
 def parse_dated_note(text: str) -> tuple[dt.date, str, str]:
     """``2024-02-20:内容/反馈`` → date, content, feedback (feedback after the first ``/``)."""
+    if text[10:11] == ":" and text[4:5] == "-" and text[7:8] == "-" and text[:4].isdigit():
+        # The usual cell: an ISO date, then the note (the pattern below gives the same).
+        date = parse_date(text[:10])
+        if date is not None:
+            content, _, feedback = _content_feedback(text[11:].strip())
+            return date, content, feedback
     match = _DATED.match(text)
     if not match:
         raise ValueError(f"{text!r} is not 'date:content'")
@@ -178,7 +192,10 @@ def parse_dated_note(text: str) -> tuple[dt.date, str, str]:
 
 
 def _content_feedback(body: str) -> tuple[str, str, str]:
-    parts = re.split(r"\s*[/／]\s*", body, maxsplit=1)
+    if "／" not in body:
+        content, _, feedback = body.partition("/")
+        return content.strip(), "", feedback.strip()
+    parts = _SLASH.split(body, maxsplit=1)
     content = parts[0].strip()
     feedback = parts[1].strip() if len(parts) > 1 else ""
     return content, "", feedback

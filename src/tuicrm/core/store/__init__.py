@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -68,12 +68,12 @@ class Conflict(StoreError):
 Segmenter = Callable[["Store", Sequence[int] | None], Any]
 
 
-def insert_gram_runs(conn: sqlite3.Connection, runs: dict[str, list[int]]) -> None:
+def insert_gram_runs(conn: sqlite3.Connection, runs: Mapping[str, Sequence[int]]) -> None:
     """Insert each gram's ids (see :meth:`Store.add_gram_runs`) through ``conn``, which
-    may also be a scratch database's."""
+    may also be a scratch database's; a run may be a list or an ``array``."""
     conn.executemany(
         "INSERT INTO name_grams (gram, customer_id) SELECT ?, value FROM json_each(?)",
-        ((gram, json.dumps(runs[gram])) for gram in sorted(runs)))
+        ((gram, json.dumps(list(runs[gram]))) for gram in sorted(runs)))
 
 
 def utc_now() -> str:

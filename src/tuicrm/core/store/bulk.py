@@ -3,26 +3,44 @@
 An import is one ``BEGIN IMMEDIATE`` transaction, so a crash, a kill or Ctrl-C leaves the
 database as it was. Rows go in chunks through ``executemany`` with ids assigned here (the
 write lock is held, so nobody else takes them); the search index is rebuilt once at the
-end. Each import is a batch: the rows it created carry its id, and the old value of every
+end. A big import into a database without customers instead hands each chunk's search
+documents and the names' grams to a
+:class:`~tuicrm.core.store.searchbuild.SearchIndexBuilder`, which indexes them on the
+other core while the rows go in and segmentation runs. (A writer thread beside the
+reading one lost time: each statement hands the GIL over and waits to get it back.)
+Each import is a batch: the rows it created carry its id, and the old value of every
 field it changed is kept, so :func:`undo_batch` can put everything back.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 from array import array
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from tuicrm.core.io.records import ImportRow, RowError
 from tuicrm.core.models import Customer
 from tuicrm.core.namekeys import NameKeys
 from tuicrm.core.store import Store, _customer_values, utc_now
-from tuicrm.core.text import normalize_name
+from tuicrm.core.store.searchbuild import SearchIndexBuilder
+from tuicrm.core.text import name_grams, normalize_name
+
+#: The name keys (normalised name, pinyin, initials) of a chunk's valid rows, in order.
+Keys = list[tuple[str, str, str]]
 
 CHUNK = 5_000
+#: Search documents handed to the index builder at once (see BulkImport._documents): the
+#: builder holds a run's JSON and its parse while it indexes it (at 200,000 rows, runs
+#: of 50,000 peaked at 368 MiB, of 20,000 at 299, of 10,000 at 281).
+DOCUMENT_RUN = 20_000
 #: Above this many touched customers the search index is rebuilt whole, set-based.
 FULL_REINDEX_AT = 20_000
 NOTES_KEPT = 200
@@ -32,22 +50,14 @@ _PARAMS = 900
 #: sorting once is several times cheaper than a million random B-tree inserts.
 BIG_IMPORT = 50_000
 #: The page cache during an import, in KiB: enough for the tables' rightmost pages and the
-#: name index; more only adds to the peak memory (issue 7: 400 MB for a million rows).
-CACHE_KIB = 131_072
+#: name index; more only adds to the peak memory (issue 7: 400 MB for a million rows;
+#: at 200,000 rows 64 MiB took the peak from 454 to 368 MiB, no slower).
+CACHE_KIB = 65_536
 #: Indexes kept during a big import: the ones the import itself looks rows up by.
 _LOOKUP_COLUMNS = frozenset(("customer_id", "plan_id", "followup_id", "batch_id"))
 _DROPPABLE_TABLES = ("customers", "followups", "todos", "tags")
 
 _CUSTOMER_DEFAULTS = _customer_values(Customer(name="-"))
-_DEFAULT_VALUES = tuple(_CUSTOMER_DEFAULTS.values())
-_POSITION = {column: i for i, column in enumerate(_CUSTOMER_DEFAULTS)}
-_NAME_AT = _POSITION["name"]
-_CUSTOM_AT = _POSITION["custom"]
-_KIND_AT = _POSITION["kind"]
-_INSERT_COLUMNS = (
-    "id", *_CUSTOMER_DEFAULTS, "name_norm", "pinyin", "initials", "created_at",
-    "updated_at", "updated_by", "version", "import_batch", "last_contact_date",
-)
 # The 1- and 2-character grams of the names a batch created, as text.name_grams makes
 # them: one recursive step per character (not a join with every position up to 200),
 # inserted in key order.
@@ -62,10 +72,9 @@ SELECT gram, id FROM (
     UNION ALL SELECT substr(norm, i, 2), id FROM g WHERE i < length(norm)
 ) ORDER BY gram, id
 """
-_INSERT_CUSTOMER = (
-    f"INSERT INTO customers ({', '.join(_INSERT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
-)
+#: The columns of a new customer that differ from row to row, whatever the file holds.
+_OWN_COLUMNS = ("id", "name", "name_norm", "pinyin", "initials", "last_contact_date")
+_KINDS = ("enterprise", "individual")
 _INSERT_FOLLOWUP = (
     "INSERT INTO followups (id, customer_id, date, method, participants, content, feedback, "
     "owner, next_date, entered_at, import_batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -74,9 +83,19 @@ _INSERT_TODO = (
     "INSERT INTO todos (customer_id, followup_id, text, due, owner, done, import_batch) "
     "VALUES (?, ?, ?, ?, ?, 0, ?)"
 )
+# The batch id is written into the statements that run for every row (one value fewer
+# to bind a row); it is an integer this module assigned.
 _INSERT_TAG = (
     "INSERT OR IGNORE INTO tags (customer_id, dimension, value, source, reason, import_batch) "
-    "VALUES (?, ?, ?, 'manual', 'imported', ?)"
+    "VALUES (?, ?, ?, 'manual', 'imported', {batch})"
+)
+_NEW_PLAN = (
+    "INSERT INTO strategy_plans (id, customer_id, customer_type, goal, owner, deadline, "
+    "expected_effect, import_batch) VALUES (?, ?, '', '', '', NULL, '', {batch})"
+)
+_NEW_ACTION = (
+    "INSERT INTO strategy_actions (plan_id, action, owner, deadline, import_batch) "
+    "VALUES (?, ?, ?, NULL, {batch})"
 )
 _INSERT_PLAN = (
     "INSERT INTO strategy_plans (id, customer_id, customer_type, goal, owner, deadline, "
@@ -182,24 +201,32 @@ class BulkImport:
         self._first_rows = array("q")
         self._rows_of_existing: dict[int, int] = {}
         self.name_header = "客户名称"
+        # Into a database without customers: the full-text index and the grams are
+        # built on another thread (see the module's docstring).
+        self.builder: SearchIndexBuilder | None = None
+        self.gram_runs: defaultdict[str, array[int]] = defaultdict(partial(array, "i"))
+        # Customers of this batch whose documents changed after the builder had them.
+        self.redo: set[int] = set()
+        self._runs: list[str] = []
+        self._run_size = 0
+        # One INSERT statement per set of fields the file gives (see _insert_customers).
+        self._customer_sql: dict[tuple[str, ...], str] = {}
 
     def run(self, rows: Iterable[ImportRow]) -> ImportSummary:
         """Import ``rows``; nothing is written when any row is invalid (unless
         ``skip_invalid``) or on a dry run."""
         summary = self.summary
         cache = self.conn.execute("PRAGMA cache_size").fetchone()[0]
+        # The rows make no reference cycles; the collector's walks over millions of
+        # young objects were a tenth of a big import's time.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
-            with self.store.write():
+            # The builder's scratch database is detached after the transaction ends.
+            with ExitStack() as builder_stack, self.store.write():
                 self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-                self._start()
-                chunk: list[ImportRow] = []
-                for row in rows:
-                    chunk.append(row)
-                    if len(chunk) >= CHUNK:
-                        self._chunk(chunk)
-                        chunk = []
-                if chunk:
-                    self._chunk(chunk)
+                self._start(builder_stack)
+                self._write_chunks(rows)
                 if summary.dry_run or (summary.rejected and not self.skip_invalid):
                     raise _Rollback
                 self._finish()
@@ -207,12 +234,28 @@ class BulkImport:
         except _Rollback:
             summary.batch_id = None
         finally:
+            if collecting:
+                gc.enable()
             self.conn.execute(f"PRAGMA cache_size = {int(cache)}")
         return summary
 
+    def _write_chunks(self, rows: Iterable[ImportRow]) -> None:
+        keyed = self.table in ("customers", "needs")
+        chunk: list[ImportRow] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= CHUNK:
+                self._chunk(chunk, self._keys(chunk) if keyed else [])
+                chunk = []
+        if chunk:
+            self._chunk(chunk, self._keys(chunk) if keyed else [])
+
+    def _keys(self, chunk: list[ImportRow]) -> Keys:
+        return [self.keys(row.name) for row in chunk if row.valid]
+
     # -- the batch ----------------------------------------------------------------------
 
-    def _start(self) -> None:
+    def _start(self, builder_stack: ExitStack) -> None:
         cursor = self.conn.execute(
             "INSERT INTO import_batches (source, table_name, user, started_at) "
             "VALUES (?, ?, ?, ?)", [self.summary.source, self.table, self.user, self.now])
@@ -230,6 +273,10 @@ class BulkImport:
         if (self.expected_rows >= BIG_IMPORT and not self.summary.dry_run
                 and self.expected_rows >= self._customer_count()):
             self._drop_indexes()
+            if (self.first_customer == 1 and self.table in ("customers", "needs")
+                    and isinstance(self.store.path, Path)
+                    and not self.conn.execute("SELECT 1 FROM name_grams LIMIT 1").fetchone()):
+                self.builder = builder_stack.enter_context(SearchIndexBuilder(self.store))
 
     def _customer_count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM customers").fetchone()[0])
@@ -255,9 +302,27 @@ class BulkImport:
 
     def _finish(self) -> None:
         s = self.summary
+        # One line of history per created customer, set-based.
+        self.conn.execute(
+            "INSERT INTO audit (customer_id, user, at, action, field, old, new) "
+            "SELECT id, ?, ?, 'create', 'name', NULL, name FROM customers "
+            "WHERE id >= ? AND import_batch = ? ORDER BY id",
+            [self.user, self.now, self.first_customer, self.batch_id])
         self.conn.execute(
             "UPDATE import_batches SET rows = ?, created = ?, updated = ?, rejected = ? "
             "WHERE id = ?", [s.rows, s.created, s.updated, s.rejected_count, self.batch_id])
+        if self.builder is not None:
+            # The builder appends the grams on the other core while this one segments
+            # and builds the indexes; then its index and grams are copied in.
+            self._documents(1, 0)  # the last run
+            self.builder.add_grams(self.gram_runs)
+            self.gram_runs = defaultdict(partial(array, "i"))
+            self.store.resegment()
+            self._rebuild_indexes()
+            self.builder.adopt(self.store)
+            if self.redo:
+                self.store.reindex(sorted(self.redo))
+            return
         # Names never change on update: only the created customers need their grams.
         if s.created:
             self.conn.execute(_BATCH_GRAMS_SQL, [self.batch_id])
@@ -278,7 +343,7 @@ class BulkImport:
                 self.full_reindex = True
                 self.touched.clear()
 
-    def _chunk(self, chunk: list[ImportRow]) -> None:
+    def _chunk(self, chunk: list[ImportRow], keys: Keys) -> None:
         valid: list[ImportRow] = []
         for row in chunk:
             self.summary.rows += 1
@@ -287,7 +352,7 @@ class BulkImport:
             else:
                 self._reject(row, row.errors)
         if self.table in ("customers", "needs"):
-            self._customers(valid)
+            self._customers(valid, keys)
         elif self.table == "strategy":
             self._plans(valid)
         else:
@@ -321,21 +386,21 @@ class BulkImport:
 
     # -- customers (the customer list and the needs analysis) ---------------------------
 
-    def _customers(self, rows: list[ImportRow]) -> None:
+    def _customers(self, rows: list[ImportRow], row_keys: Keys) -> None:
         merged: dict[str, ImportRow] = {}
         keys: dict[str, tuple[str, str, str]] = {}
-        for row in rows:
-            norm, pinyin, initials = self.keys(row.name)
+        for row, name_keys in zip(rows, row_keys, strict=True):
+            norm = name_keys[0]
             earlier = merged.get(norm)
             if earlier is None:
                 merged[norm] = row
-                keys[norm] = (norm, pinyin, initials)
+                keys[norm] = name_keys
             else:
                 self._note_repeat(row, earlier.row)
                 _merge(earlier, row)
         # One query per chunk finds the names already there, from earlier chunks included.
         existing = self._existing(list(merged))
-        inserts: list[tuple[Any, ...]] = []
+        inserts: list[tuple[int, ImportRow, tuple[str, str, str]]] = []
         children: list[tuple[int, ImportRow, bool]] = []
         for norm, row in merged.items():
             current = existing.get(norm)
@@ -343,11 +408,16 @@ class BulkImport:
                 customer_id = self.next_customer
                 self.next_customer += 1
                 self._first_rows.append(row.row)
-                inserts.append(self._new_customer(customer_id, row, keys[norm]))
+                inserts.append((customer_id, row, keys[norm]))
                 children.append((customer_id, row, True))
                 self.summary.created += 1
+                if self.builder is not None:
+                    for gram in name_grams(norm):
+                        self.gram_runs[gram].append(customer_id)
             else:
                 customer_id = int(current["id"])
+                if self.builder is not None:
+                    self.redo.add(customer_id)
                 if current["import_batch"] == self.batch_id:
                     self._note_repeat(
                         row, self._first_rows[customer_id - self.first_customer])
@@ -358,31 +428,67 @@ class BulkImport:
                 self._update_customer(current, row)
                 children.append((customer_id, row, False))
             self._touch(customer_id)
-        self.conn.executemany(_INSERT_CUSTOMER, inserts)
-        if inserts:
-            self.conn.executemany(
-                "INSERT INTO audit (customer_id, user, at, action, field, old, new) "
-                "VALUES (?, ?, ?, 'create', 'name', NULL, ?)",
-                [(values[0], self.user, self.now, values[1]) for values in inserts])
+        self._insert_customers(inserts)
         self._children(children)
+        if self.builder is not None and inserts:
+            self._documents(inserts[0][0], inserts[-1][0])
+
+    def _documents(self, first_id: int, last_id: int) -> None:
+        """Hand the builder the search documents of these new customers, in runs of
+        ``DOCUMENT_RUN``: the full-text table writes a segment at the end of each
+        statement, and fewer, larger segments need less merging."""
+        if first_id <= last_id:
+            run = self.store.search_documents_json(first_id, last_id)
+            self._runs.append(run[1:-1])
+            self._run_size += last_id - first_id + 1
+        if self._run_size >= DOCUMENT_RUN or (first_id > last_id and self._runs):
+            assert self.builder is not None
+            self.builder.add(f"[{','.join(self._runs)}]")
+            self._runs.clear()
+            self._run_size = 0
 
     def _note_repeat(self, row: ImportRow, first_row: int) -> None:
         self.summary.note(f"row {row.row}: {row.name!r} is the customer of row "
                           f"{first_row}; it updates it")
 
-    def _new_customer(self, customer_id: int, row: ImportRow,
-                      keys: tuple[str, str, str]) -> tuple[Any, ...]:
-        values = list(_DEFAULT_VALUES)
-        for column, value in row.fields.items():
-            values[_POSITION[column]] = value
-        values[_NAME_AT] = row.name
-        if row.custom:
-            values[_CUSTOM_AT] = json.dumps(row.custom, ensure_ascii=False, sort_keys=True)
-        if values[_KIND_AT] not in ("enterprise", "individual"):
-            values[_KIND_AT] = "enterprise"
-        last_contact = max((f["date"] for f in row.followups if f.get("date")), default=None)
-        return (customer_id, *values, *keys, self.now, self.now, self.user, 1,
-                self.batch_id, last_contact)
+    def _insert_customers(self, inserts: list[tuple[int, ImportRow, tuple[str, str, str]]],
+                          ) -> None:
+        """Insert new customers, binding only what a row gives: the defaults of the other
+        columns and the batch's constants are written into the statement (binding all
+        45 columns of a million rows one by one was most of the time of writing them)."""
+        shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for customer_id, row, keys in inserts:
+            fields = row.fields
+            if row.custom or fields.get("kind", "enterprise") not in _KINDS:
+                fields = dict(fields)
+                if row.custom:
+                    fields["custom"] = json.dumps(row.custom, ensure_ascii=False,
+                                                  sort_keys=True)
+                if fields.get("kind", "enterprise") not in _KINDS:
+                    fields["kind"] = "enterprise"
+            last_contact = max((f["date"] for f in row.followups if f.get("date")),
+                               default=None)
+            shapes.setdefault(tuple(fields), []).append(
+                (customer_id, row.name, *keys, last_contact, *fields.values()))
+        for shape, values in shapes.items():
+            self.conn.executemany(self._insert_customer_sql(shape), values)
+
+    def _insert_customer_sql(self, shape: tuple[str, ...]) -> str:
+        sql = self._customer_sql.get(shape)
+        if sql is None:
+            constants = {column: value for column, value in _CUSTOMER_DEFAULTS.items()
+                         if column not in shape and column not in _OWN_COLUMNS}
+            if constants.get("kind") not in _KINDS:
+                constants["kind"] = "enterprise"
+            constants.update(created_at=self.now, updated_at=self.now, updated_by=self.user,
+                             version=1, import_batch=self.batch_id)
+            literals = [str(self.conn.execute("SELECT quote(?)", [v]).fetchone()[0])
+                        for v in constants.values()]
+            columns = [*_OWN_COLUMNS, *shape, *constants]
+            sql = (f"INSERT INTO customers ({', '.join(columns)}) VALUES "
+                   f"({', '.join(['?'] * (len(_OWN_COLUMNS) + len(shape)) + literals)})")
+            self._customer_sql[shape] = sql
+        return sql
 
     def _update_customer(self, current: dict[str, Any], row: ImportRow) -> None:
         customer_id = int(current["id"])
@@ -416,9 +522,9 @@ class BulkImport:
     def _children(self, children: list[tuple[int, ImportRow, bool]]) -> None:
         tags: list[tuple[Any, ...]] = []
         for customer_id, row, _ in children:
-            tags.extend((customer_id, dim, value, self.batch_id) for dim, value in row.tags)
+            tags.extend((customer_id, dim, value) for dim, value in row.tags)
         if tags:
-            self.conn.executemany(_INSERT_TAG, tags)
+            self.conn.executemany(_INSERT_TAG.format(batch=int(self.batch_id)), tags)
         followups = [(cid, row, new) for cid, row, new in children if row.followups]
         if followups:
             self._add_followups(followups)
@@ -429,17 +535,16 @@ class BulkImport:
                 # A new customer's strategy: one plan holding the actions, in bulk.
                 plan_id = self.next_plan
                 self.next_plan += 1
-                plans.append((plan_id, customer_id, "", "", "", None, "", self.batch_id))
+                plans.append((plan_id, customer_id))
                 owner = row.fields.get("owner", "")
-                actions.extend((plan_id, action, owner, None, self.batch_id)
-                               for action in dict.fromkeys(row.actions))
+                actions.extend((plan_id, action, owner) for action in dict.fromkeys(row.actions))
             elif row.actions:
                 self._add_actions(customer_id, row, new)
             if row.contacts:
                 self._add_contacts(customer_id, row, new)
         if plans:
-            self.conn.executemany(_INSERT_PLAN, plans)
-            self.conn.executemany(_INSERT_ACTION, actions)
+            self.conn.executemany(_NEW_PLAN.format(batch=int(self.batch_id)), plans)
+            self.conn.executemany(_NEW_ACTION.format(batch=int(self.batch_id)), actions)
 
     def _add_followups(self, items: list[tuple[int, ImportRow, bool]]) -> None:
         followups: list[tuple[Any, ...]] = []

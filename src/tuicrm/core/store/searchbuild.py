@@ -19,6 +19,7 @@ import queue
 import sqlite3
 import sys
 import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tuicrm.core.store import FTS_LOAD_HASH_BYTES, Store, StoreError, insert_gram_runs
@@ -33,7 +34,7 @@ BUILDER_NICENESS = 5
 _SHADOW_TABLES = ("data", "idx", "content", "docsize")
 
 # Each gram's customer ids in ascending order (what Store.add_gram_runs takes).
-GramRuns = dict[str, list[int]]
+GramRuns = Mapping[str, Sequence[int]]
 
 _INSERT_RUN_SQL = """
 INSERT INTO customer_search (rowid, name, pinyin, initials, contacts, facts, tags, notes)
