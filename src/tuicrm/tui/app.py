@@ -35,6 +35,8 @@ def _lesson_commands() -> type[Provider]:
 
 # Seconds after mounting by which the garbage collector is on again, whatever happened.
 GC_OFF_AT_MOST = 5.0
+# How often the write-ahead log is copied into the database (see TuiCrmApp.checkpoint).
+CHECKPOINT_SECONDS = 5.0
 
 
 class TuiCrmApp(App[None]):
@@ -72,6 +74,7 @@ class TuiCrmApp(App[None]):
         # The command turns the collector off while the app starts; warming up turns
         # it back on, and this makes sure of it should the first rows never come.
         self.set_timer(GC_OFF_AT_MOST, gc.enable)
+        self.set_interval(CHECKPOINT_SECONDS, self.checkpoint)
 
     def on_unmount(self) -> None:
         self.lanes.close()
@@ -116,8 +119,15 @@ class TuiCrmApp(App[None]):
         work out the board's figures, so the first save and ``b`` answer at once."""
         from tuicrm.core import listing
 
-        with self.lanes["write"].use():
-            pass
+        # The lanes the next keys need: a profile, a save, the board and its cards (a
+        # store takes ~50 ms to open: its connection checks, migrations and rules).
+        for lane in ("write", "profile", "cards"):
+            with self.lanes[lane].use():
+                pass
+        with self.lanes["write"].use() as store:
+            # A commit that fills the write-ahead log copies it into the database itself,
+            # a second on a big one: the app's saves leave that to _checkpoint.
+            store.conn.execute("PRAGMA wal_autocheckpoint = 0")
         with self.lanes["board"].use() as store:
             listing.board(store, today=self.today)
         # What start-up made (modules, widgets, the store) lives as long as the app: out
@@ -125,6 +135,13 @@ class TuiCrmApp(App[None]):
         gc.collect()
         gc.freeze()
         gc.enable()
+
+    @work(thread=True, group="checkpoint", exclusive=True, exit_on_error=False)
+    def checkpoint(self) -> None:
+        """Copy what was saved from the write-ahead log into the database, behind the
+        screen (a passive checkpoint: it waits for no one and no one waits for it)."""
+        with self.lanes["board"].use() as store:
+            store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def warm_board(self) -> None:
         """After a save: work out the board's figures again in the background (~200 ms
