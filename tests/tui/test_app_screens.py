@@ -452,3 +452,88 @@ async def test_a_failing_query_is_reported(make_app: AppFactory,
         await pilot.pause(0.3)
         await settle(pilot)
         assert any("disk I/O error" in str(n.message) for n in app._notifications)
+
+
+async def test_footer_is_rebuilt_only_when_its_keys_change(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The screen's bindings are refreshed on every focus change and more; the footer
+    is rebuilt only when the keys it shows are different (the search box takes the
+    letter keys, the list gives them back), once however many refreshes came."""
+    from tuicrm.tui.widgets.footer import KeysFooter
+
+    rebuilt: list[str] = []
+    original = KeysFooter.recompose
+
+    async def counted(self: KeysFooter) -> None:
+        rebuilt.append(type(self.screen).__name__)
+        await original(self)
+
+    monkeypatch.setattr(KeysFooter, "recompose", counted)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        started = len(rebuilt)
+        for _ in range(3):
+            app.screen.refresh_bindings()
+        await settle(pilot)
+        assert len(rebuilt) == started
+        await pilot.press("slash")
+        await settle(pilot)
+        assert len(rebuilt) == started + 1
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(rebuilt) == started + 2
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ProfileScreen)
+        assert rebuilt[-1] == "ProfileScreen"
+
+
+async def test_saves_in_a_row_work_the_board_out_once_behind_them(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each save asks for the board's figures again; asked while they are being worked
+    out, they are worked out once more after, not once per save."""
+    import threading
+
+    from tuicrm.core import listing
+
+    computed: list[int] = []
+    release = threading.Event()
+    original = listing.board
+
+    def slow_board(store: Store, **kwargs: object) -> listing.Board:
+        computed.append(1)
+        release.wait(5)
+        return original(store, **kwargs)  # type: ignore[arg-type]
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(listing, "board", slow_board)
+        for _ in range(4):
+            app.warm_board()
+            await pilot.pause()
+        release.set()
+        await settle(pilot)
+        assert len(computed) == 2  # the one under way, then one for the saves meanwhile
+        assert not app._board_warming
+
+
+async def test_saves_leave_the_write_ahead_log_to_the_background_checkpoint(
+    make_app: AppFactory,
+) -> None:
+    """Once warm, the app's writing connection never copies the log into the database
+    on commit; the checkpoint behind the screen does, without waiting for anyone."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        with app.lanes["write"].use() as store:
+            assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        app.checkpoint()
+        await settle(pilot)
+        with app.lanes["board"].use() as store:
+            busy, logged, copied = store.conn.execute(
+                "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert busy == 0 and logged == copied
