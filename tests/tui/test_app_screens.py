@@ -537,3 +537,27 @@ async def test_saves_leave_the_write_ahead_log_to_the_background_checkpoint(
             busy, logged, copied = store.conn.execute(
                 "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         assert busy == 0 and logged == copied
+
+
+@pytest.mark.parametrize("rows_come", [True, False])
+async def test_a_typed_character_is_held_back_only_until_its_rows_come(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, rows_come: bool,
+) -> None:
+    """A search keystroke and its rows are drawn in one frame: the screen's drawing is
+    held from the key until the rows arrive, or for a moment at most when they do not."""
+    from tuicrm.tui.screens import customers
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CustomersScreen)
+        if not rows_come:
+            monkeypatch.setattr(customers, "HOLD_AT_MOST", 0.001)
+            monkeypatch.setattr(CustomersScreen, "_fetch_page", lambda *args: None)
+        await pilot.press("slash", "a")
+        await settle(pilot)
+        await pilot.pause()
+        assert app._batch_count == 0 and not screen._holding
+        if rows_come:
+            assert "A科技有限公司" in names(app)

@@ -20,6 +20,8 @@ from tuicrm.tui.widgets.customer_table import CustomerTable
 from tuicrm.tui.widgets.footer import KeysFooter
 
 COUNT_DELAY = 0.12
+# Longest a typed character waits to be drawn with the rows it brings (see _hold_frames).
+HOLD_AT_MOST = 0.04
 SORT_COLUMNS: tuple[SortColumn, ...] = get_args(SortColumn)
 
 
@@ -88,6 +90,8 @@ class CustomersScreen(CrmScreen):
         self._generation = 0
         self._count_timer: Timer | None = None
         self._warming = False
+        self._holding = False
+        self._hold_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="filter-bar")
@@ -176,6 +180,8 @@ class CustomersScreen(CrmScreen):
                 and request.generation == self._generation:
             self.total = self.table.total
             self._show_filter()
+        if request.generation == self._generation:
+            self._release_frames()
         if event.rows:
             self.call_after_refresh(self._warm_up)
 
@@ -267,7 +273,36 @@ class CustomersScreen(CrmScreen):
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
-        self._set_filter(self.filter.with_(text=event.value.strip()))
+        flt = self.filter.with_(text=event.value.strip())
+        if flt != self.filter:
+            self._hold_frames()
+        self._set_filter(flt)
+
+    def _hold_frames(self) -> None:
+        """Draw the typed character and the rows it brings in one frame.
+
+        The rows come a few milliseconds after the key; drawn apart, the second frame
+        waits for the frame clock and then redraws the screen again. The hold ends when
+        the rows arrive, or after :data:`HOLD_AT_MOST` at the latest.
+        """
+        if not self._holding:
+            self._holding = True
+            self.app._begin_batch()
+            self._hold_timer = self.set_timer(HOLD_AT_MOST, self._release_frames)
+
+    def _release_frames(self) -> None:
+        if self._holding:
+            self._holding = False
+            if self._hold_timer is not None:
+                self._hold_timer.stop()
+                self._hold_timer = None
+            self.app._end_batch()
+
+    def on_screen_suspend(self) -> None:
+        self._release_frames()
+
+    def on_unmount(self) -> None:
+        self._release_frames()
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self) -> None:
