@@ -126,7 +126,7 @@ class TuiCrmApp(App[None]):
                 pass
         with self.lanes["write"].use() as store:
             # A commit that fills the write-ahead log copies it into the database itself,
-            # a second on a big one: the app's saves leave that to _checkpoint.
+            # a second on a big one: the app's saves leave that to checkpoint().
             store.conn.execute("PRAGMA wal_autocheckpoint = 0")
         with self.lanes["board"].use() as store:
             listing.board(store, today=self.today)
@@ -139,8 +139,9 @@ class TuiCrmApp(App[None]):
     @work(thread=True, group="checkpoint", exclusive=True, exit_on_error=False)
     def checkpoint(self) -> None:
         """Copy what was saved from the write-ahead log into the database, behind the
-        screen (a passive checkpoint: it waits for no one and no one waits for it)."""
-        with self.lanes["board"].use() as store:
+        screen (a passive checkpoint: it waits for no one and no one waits for it). On
+        the poll's light connection, so a long one never holds up the board."""
+        with self.lanes["poll"].use() as store:
             store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def warm_board(self) -> None:

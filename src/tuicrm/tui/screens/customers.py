@@ -182,7 +182,7 @@ class CustomersScreen(CrmScreen):
             self._show_filter()
         if request.generation == self._generation:
             self._release_frames()
-        if event.rows:
+        if event.rows and not self._warming:
             self.call_after_refresh(self._warm_up)
 
     @work(thread=True, group="count", exclusive=True, exit_on_error=False)
