@@ -174,6 +174,7 @@ def _imported_state(db: Path) -> dict[str, list[Any]]:
         "search": "SELECT rowid, name, pinyin, initials, contacts, facts, tags, notes "
                   "FROM customer_search ORDER BY rowid",
         "grams": "SELECT gram, customer_id FROM name_grams ORDER BY gram, customer_id",
+        "letters": "SELECT * FROM name_letters ORDER BY 1, 2, 3",
         "followups": "SELECT customer_id, date, content FROM followups ORDER BY id",
         "tags": "SELECT customer_id, dimension, value FROM tags ORDER BY 1, 2, 3",
         "audit": "SELECT customer_id, action, new FROM audit ORDER BY customer_id, id",

@@ -173,7 +173,7 @@ def test_short_name_searches_page_alike_walking_or_driving(
     assert paged_backward(big, flt, sort, 5) == want
 
 
-@pytest.mark.parametrize("strategy", ["keep", "walk", "walk too long"])
+@pytest.mark.parametrize("strategy", ["keep", "walk", "walk too long", "refine"])
 @pytest.mark.parametrize("text", [
     "有限公司", "科技有限", "zzz", "keji", "KeJi",  # names, pinyin, any letter case
     "Sz西宁", "采购经理",  # a Latin name's own capitals, contacts
@@ -184,10 +184,11 @@ def test_full_text_searches_page_alike_walked_or_kept(
 ) -> None:
     """A full-text search pages the same whether its matches are kept in a temp table,
     checked row by row in the content of the search index as the sort's index is
-    walked, or kept after a walk ran out of time: what the trigram index matches."""
+    walked, kept after a walk ran out of time, or refined: checked row by row among the
+    kept matches of the query typed before it. What the trigram index matches."""
     monkeypatch.setattr(listing, "SAMPLED_FROM", 0)
     monkeypatch.setattr(listing, "SAMPLE_ONE_IN", 1)
-    monkeypatch.setattr(listing, "WALK_SHARE", 2.0 if strategy == "keep" else 0.0)
+    monkeypatch.setattr(listing, "WALK_SHARE", 0.0 if "walk" in strategy else 2.0)
     if strategy == "walk too long":
         monkeypatch.setattr(listing, "WALK_BUDGET", -1.0)
     big.__dict__.pop("_fts_hits", None)
@@ -196,9 +197,20 @@ def test_full_text_searches_page_alike_walked_or_kept(
     assert plan is not None
     matched = {r[0] for r in big.conn.execute(
         "SELECT rowid FROM customer_search WHERE customer_search MATCH ?", [plan.fts])}
+    refines = False
+    if strategy == "refine" and len(text) > 3:
+        monkeypatch.setattr(listing, "SMALL", 0)  # the kept matches count as many
+        before = listing.plan_search(text[:-1])
+        assert before is not None
+        listing.page(big, ListFilter(text=text[:-1], today=TODAY), sort)
+        among = big.conn.execute(
+            "SELECT count(*) FROM customer_search WHERE customer_search MATCH ?",
+            [before.fts]).fetchone()[0]
+        refines = 0 < among <= 2 * len(matched)
     want = [i for i in expected(big, ListFilter(today=TODAY), sort) if i in matched]
     assert paged_forward(big, flt, sort, 6) == want and (want or text == "zzz")
     assert paged_backward(big, flt, sort, 7) == want
-    walked = big.__dict__["_fts_hits"][plan.fts] is None
-    assert walked == (strategy == "walk" and bool(want))
+    hits = big.__dict__["_fts_hits"][plan.fts]
+    assert (hits.table is None) == (strategy == "walk" and bool(want))
+    assert hits.refines == refines
     big.__dict__.pop("_fts_hits", None)

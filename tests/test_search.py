@@ -11,7 +11,13 @@ import pytest
 from tuicrm.core.models import Contact, Customer, FollowUp
 from tuicrm.core.search import plan_search
 from tuicrm.core.store import Store
-from tuicrm.core.text import name_grams, normalize_name, pinyin_full, pinyin_initials
+from tuicrm.core.text import (
+    name_grams,
+    name_letters,
+    normalize_name,
+    pinyin_full,
+    pinyin_initials,
+)
 
 
 @pytest.mark.parametrize(
@@ -122,7 +128,44 @@ def _search_state(store: Store) -> tuple[dict[str, list[int]], dict[str, int], o
     documents = store.conn.execute(
         "SELECT rowid, * FROM customer_search ORDER BY rowid").fetchall()
     grams = store.conn.execute("SELECT * FROM name_grams ORDER BY gram, customer_id").fetchall()
-    return results, counts, documents, grams
+    letters = store.conn.execute("SELECT * FROM name_letters ORDER BY 1, 2, 3").fetchall()
+    return results, counts, documents, grams, letters
+
+
+def _letters(store: Store) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
+    """The letters filed, and those the names have."""
+    filed = store.conn.execute("SELECT * FROM name_letters ORDER BY 1, 2, 3").fetchall()
+    names = store.conn.execute("SELECT id, name_norm FROM customers").fetchall()
+    return filed, sorted((letter, norm, i) for i, norm in names for letter in name_letters(norm))
+
+
+def test_names_letters_follow_every_change_of_a_name(tmp_path: Path) -> None:
+    """A one-letter search reads the names' letters in name order from their own table,
+    which follows adding, renaming and removing customers, imports and their undo, and
+    generated customers added to a database that has some."""
+    from tuicrm.core.gen import generate
+    from tuicrm.core.io.api import import_file
+    from tuicrm.core.store.bulk import undo_batch
+
+    with Store(tmp_path / "letters.db") as store:
+        acme = store.add_customer(Customer(name="Acme Kit 北京"))
+        store.add_customer(Customer(name="恒达科技"))
+        gone = store.add_customer(Customer(name="Zeta贸易"))
+        store.update_customer(acme, {"name": "北京 Kz 科技"})
+        store.delete_customer(gone)
+        filed, due = _letters(store)
+        assert filed == due == [("k", "北京kz科技", acme), ("z", "北京kz科技", acme)]
+
+        csv = tmp_path / "batch.csv"
+        csv.write_text("客户名称,联系人\nBeta Labs,张总\n恒达科技,李总\n", encoding="utf-8")
+        batch = import_file(store, csv, user="tester").batch_id
+        generate(store, 30, seed=2, end=dt.date(2024, 3, 1))
+        filed, due = _letters(store)
+        assert filed == due and ("b", "betalabs", store.customer_by_name("Beta Labs").id) in filed
+        assert batch is not None
+        undo_batch(store, batch, user="tester")
+        filed, due = _letters(store)
+        assert filed == due and not [f for f in filed if f[1] == "betalabs"]
 
 
 def test_a_generated_database_searches_as_after_a_rebuild(tmp_path: Path) -> None:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from tuicrm.core.rows import CustomerRow, customer_row
-from tuicrm.core.search import add_functions, plan_search
+from tuicrm.core.search import SearchPlan, add_functions, plan_search
+from tuicrm.core.text import LETTER_BOUND
 
 if TYPE_CHECKING:
     from tuicrm.core.reader import Reader
@@ -144,6 +145,8 @@ SMALL = 20_000
 # this: 'a' (17,547 matches of 1,000,000) found its page in 0.3 ms walking against 77 ms
 # sorting, 'k' in 19 ms against 97 ms.
 SMALL_NAME_WALK = 2_000
+# How a name-gram term's id subquery starts.
+_GRAM_IDS = "SELECT customer_id FROM name_grams"
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ class _Term:
     params: tuple[Any, ...]
     small: int = SMALL  # drives the query up to this many matches
     ids_params: tuple[Any, ...] | None = None  # when the subquery's differ from the check's
-    walk: str | None = None  # the full-text query whose matches a walk checks
+    walk: SearchPlan | None = None  # the full-text query whose matches a walk checks
 
     @property
     def id_params(self) -> tuple[Any, ...]:
@@ -190,39 +193,45 @@ def _terms(store: Store, flt: ListFilter, *, name_walk: bool = False,
     plan = plan_search(flt.text)
     if plan is not None and plan.kind == "gram" and name_walk:
         terms.append(_Term(
-            "instr(name_norm, ?) > 0", "SELECT customer_id FROM name_grams WHERE gram = ?",
+            "instr(name_norm, ?) > 0", f"{_GRAM_IDS} WHERE gram = ?",
             (plan.norm,), small=SMALL_NAME_WALK if ascending else SMALL))
     elif plan is not None and plan.kind == "gram":
         terms.append(_Term(
             "EXISTS (SELECT 1 FROM name_grams g WHERE g.gram = ? "
             "AND g.customer_id = customers.id)",
-            "SELECT customer_id FROM name_grams WHERE gram = ?", (plan.norm,)))
+            f"{_GRAM_IDS} WHERE gram = ?", (plan.norm,)))
     elif plan is not None:
-        hits = _fts_hits(store, plan.fts)
-        if hits is None:
+        hits = _fts_hits(store, plan)
+        if hits.table is None or hits.refines:
             # Matches are common: walking the sort's index and checking each row finds a
             # page in a few hundred steps. The check reads the row's search document
             # from the full-text index's own content table and looks for the text in
             # it (~5 µs a row); a trigram match restricted to one row would read the
-            # query's whole doclists each time (~100 µs).
+            # query's whole doclists each time (~100 µs). Refining a query kept
+            # before, only the rows among its matches are read.
             _add_search_functions(store)
+            among = ("" if hits.table is None else
+                     f"EXISTS (SELECT 1 FROM temp.{hits.table} h WHERE h.id = customers.id) "
+                     "AND ")
             terms.append(_Term(
-                "EXISTS (SELECT 1 FROM customer_search_content s WHERE s.id = customers.id "
+                f"{among}EXISTS (SELECT 1 FROM customer_search_content s "
+                "WHERE s.id = customers.id "
                 "AND search_contains(?, s.c0, s.c1, s.c2, s.c3, s.c4, s.c5, s.c6))",
                 "SELECT rowid FROM customer_search WHERE customer_search MATCH ?",
-                (plan.text,), small=0, ids_params=(plan.fts,), walk=plan.fts))
+                (plan.text,), small=0, ids_params=(plan.fts,), walk=plan))
         else:
             terms.append(_Term(
-                f"EXISTS (SELECT 1 FROM temp.{hits} h WHERE h.id = customers.id)",
-                f"SELECT id FROM temp.{hits}", ()))
+                f"EXISTS (SELECT 1 FROM temp.{hits.table} h WHERE h.id = customers.id)",
+                f"SELECT id FROM temp.{hits.table}", ()))
     return terms
 
 
 # A full-text query matching at least this share of the customers is checked row by row
 # as the sort's index is walked; a rarer one has its matches kept in a temp table (at a
 # million customers: '有限公司', 42 %, walks a page in ~2 ms against ~17 ms for a trigram
-# check per row, and 300 ms to keep its matches; 'keji', 4 %, keeps its 41,666 matches
-# in ~30 ms, a little faster than the ~1,500 content reads of a walk on a cold cache;
+# check per row, and 300 ms to keep its matches; 'kej', 4 %, keeps its 41,666 matches
+# in 15-25 ms, a little faster than the ~1,500 content reads of a walk on a cold cache,
+# and 'keji' typed next refines them in ~2 ms instead of keeping its own in 20-30 ms;
 # 'zzz', 0.2 %, keeps its 2,249 in 1 ms but would walk 400 ms).
 WALK_SHARE = 0.10
 # The share is judged on the first hundredth of the ids, from this many customers up
@@ -244,38 +253,72 @@ def _add_search_functions(store: Store) -> None:
         store.__dict__["_search_functions"] = True
 
 
-def _fts_hits(store: Store, fts: str, *, keep: bool = False) -> str | None:
-    """A temp table of the ids matching a full-text query, filled once per query, or
-    None when the query matches so many customers that walking finds a page sooner
-    (unless ``keep``: the walk took too long).
+@dataclass(frozen=True)
+class _Hits:
+    """How a full-text query's matches are found for a page: walked (each row checked
+    along the sort's index), kept (in a temp table), or refined: walked checking only
+    the rows kept for a query it contains (typing ``keji`` after ``kej``)."""
+
+    table: str | None = None  # the kept matches (the query's own, or those it refines)
+    refines: bool = False
+    rows: int = 0  # how many matches the query's own table keeps
+
+
+def _fts_hits(store: Store, plan: SearchPlan, *, keep: bool = False) -> _Hits:
+    """How to find the matches of a full-text query, decided once per query: walked
+    when it matches so many customers that walking finds a page sooner (unless
+    ``keep``: the walk took too long), refined when it matches about as many as a
+    kept query it contains, which has too many to look up by id; else kept.
 
     Full-text matches come in id order and a range of ids is cheap to read, so the
-    share is judged on the first hundredth of the ids in well under a millisecond.
+    shares are judged on the first hundredth of the ids in well under a millisecond.
     """
-    cache: dict[str, str | None] = store.__dict__.setdefault("_fts_hits", {})
-    if fts not in cache or (keep and cache[fts] is None):
-        if len(cache) > 64:  # walked answers pile up; the tables are reused anyway
-            cache.clear()
-        name = f"fts_hits_{sum(1 for t in cache.values() if t) % 4}"
-        for key, table in list(cache.items()):
-            if table == name:
-                del cache[key]
-        last = store.conn.execute("SELECT max(id) FROM customers").fetchone()[0] or 0
-        enough = int(last // SAMPLE_ONE_IN * WALK_SHARE) + 1
-        sampled = store.conn.execute(
-            "SELECT count(*) FROM (SELECT rowid FROM customer_search "
-            f"WHERE customer_search MATCH ? AND rowid <= ? LIMIT {enough})",
-            [fts, last // SAMPLE_ONE_IN]).fetchone()[0]
-        if not keep and last >= SAMPLED_FROM and sampled >= enough:
-            cache[fts] = None
-            return None
-        store.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY)")
-        store.conn.execute(f"DELETE FROM temp.{name}")
-        store.conn.execute(
-            f"INSERT INTO temp.{name} SELECT rowid FROM customer_search "
-            "WHERE customer_search MATCH ?", [fts])
-        cache[fts] = name
+    cache: dict[str, _Hits] = store.__dict__.setdefault("_fts_hits", {})
+    fts = plan.fts
+    found = cache.get(fts)
+    if found is not None and (not keep or (found.table is not None and not found.refines)):
+        return found  # decided before, and no walk ran out of time since
+    if len(cache) > 64:  # walked answers pile up; the tables are reused anyway
+        cache.clear()
+    last = store.conn.execute("SELECT max(id) FROM customers").fetchone()[0] or 0
+    sample = last // SAMPLE_ONE_IN
+    enough = int(sample * WALK_SHARE) + 1
+    sampled = store.conn.execute(
+        "SELECT count(*) FROM (SELECT rowid FROM customer_search "
+        f"WHERE customer_search MATCH ? AND rowid <= ? LIMIT {enough})",
+        [fts, sample]).fetchone()[0]
+    if not keep and last >= SAMPLED_FROM:
+        if sampled >= enough:
+            cache[fts] = _Hits()
+            return cache[fts]
+        for other, hits in cache.items():
+            if (hits.table is None or hits.refines or hits.rows <= SMALL
+                    or _phrase(other) not in plan.text):
+                continue
+            among = store.conn.execute(f"SELECT count(*) FROM temp.{hits.table} "
+                                       "WHERE id <= ?", [sample]).fetchone()[0]
+            if 0 < among <= 2 * sampled:
+                cache[fts] = _Hits(hits.table, refines=True)
+                return cache[fts]
+    used = {hits.table for hits in cache.values() if hits.table and not hits.refines}
+    name = next((f"fts_hits_{i}" for i in range(4) if f"fts_hits_{i}" not in used), None)
+    if name is None:  # all four in use: the oldest goes, and what refined it
+        name = next(h.table for h in cache.values() if h.table and not h.refines)
+    for key, hits in list(cache.items()):
+        if hits.table == name:
+            del cache[key]
+    store.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY)")
+    store.conn.execute(f"DELETE FROM temp.{name}")
+    rows = store.conn.execute(
+        f"INSERT INTO temp.{name} SELECT rowid FROM customer_search "
+        "WHERE customer_search MATCH ?", [fts]).rowcount
+    cache[fts] = _Hits(name, rows=rows)
     return cache[fts]
+
+
+def _phrase(fts: str) -> str:
+    """The text of a quoted full-text phrase (``SearchPlan.fts``)."""
+    return fts[1:-1].replace('""', '"')
 
 
 def _walk(store: Store, sql: str, params: list[Any]) -> list[Any]:
@@ -336,6 +379,18 @@ def page(
     clauses: list[str] = []
     params: list[Any] = []
     source = "customers"
+    plan = plan_search(flt.text)
+    if (sort.column == "name" and plan is not None and plan.kind == "gram"
+            and len(plan.norm) == 1 and plan.norm < LETTER_BOUND
+            and (driver is None or terms[driver].ids.startswith(_GRAM_IDS))):
+        # One letter: its names in name order are a range of their own table (the
+        # other conditions are checked row by row along it).
+        terms = [t for t in terms if not t.ids.startswith(_GRAM_IDS)]
+        driver = None
+        key = "l.name_norm"
+        source = "name_letters l CROSS JOIN customers ON customers.id = l.customer_id"
+        clauses.append("l.letter = ?")
+        params.append(plan.norm)
     for index, term in enumerate(terms):
         if index == driver:
             # Few matches: look them up by id and sort them, never walking an index.
@@ -348,21 +403,21 @@ def page(
     anchor = after if after is not None else before
     if anchor is not None:
         greater = (after is not None) != sort.descending
-        clauses.append(f"({key}, id) {'>' if greater else '<'} (?, ?)")
+        clauses.append(f"({key}, customers.id) {'>' if greater else '<'} (?, ?)")
         params += [anchor[0], anchor[1]]
     direction = "ASC" if ascending else "DESC"
     sql = _ROW_SQL.format(key=key).replace("FROM customers", f"FROM {source}")
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
-    sql += f" ORDER BY {key} {direction}, id {direction} LIMIT ?"
+    sql += f" ORDER BY {key} {direction}, customers.id {direction} LIMIT ?"
     walked = [term.walk for index, term in enumerate(terms)
               if term.walk is not None and index != driver]
     if walked:
         try:
             rows = _walk(store, sql, [*params, limit])
         except _WalkTooLong:
-            for fts in walked:
-                _fts_hits(store, fts, keep=True)
+            for query in walked:
+                _fts_hits(store, query, keep=True)
             return page(store, flt, sort, after=after, before=before, from_end=from_end,
                         limit=limit)
     else:

@@ -32,6 +32,7 @@ class Reader:
         self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         try:
             self.conn.execute("SELECT name_norm, next_due FROM customers LIMIT 0")
+            self.conn.execute("SELECT letter FROM name_letters LIMIT 0")
         except sqlite3.OperationalError as exc:
             self.conn.close()
             raise SchemaNotReady(str(exc)) from None

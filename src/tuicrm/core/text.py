@@ -66,6 +66,17 @@ def pinyin_initials(name: str) -> str:
     return "".join(s[:1] if han else s for s, han in _syllables(normalize_name(name)))
 
 
+# Names' letters are their characters that sort before the CJK blocks (U+2E80 on). Latin
+# names all sort before Chinese ones, so a letter's names crowd at the front of the name
+# order: a one-letter search in that order reads them from their own table.
+LETTER_BOUND = "\u2e80"
+
+
+def name_letters(norm: str) -> set[str]:
+    """The letters of a normalised name: its one-character grams before the CJK blocks."""
+    return {ch for ch in norm if ch < LETTER_BOUND}
+
+
 def name_grams(norm: str) -> set[str]:
     """Grams indexed for queries of one or two characters, which trigram search cannot
     answer: every character and every pair of adjacent characters of the normalised name.

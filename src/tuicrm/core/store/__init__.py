@@ -34,8 +34,14 @@ from tuicrm.core.models import (
 )
 from tuicrm.core.rows import CustomerRow, customer_row
 from tuicrm.core.search import plan_search
-from tuicrm.core.store.migrations import migrations
-from tuicrm.core.text import name_grams, normalize_name, pinyin_full, pinyin_initials
+from tuicrm.core.store.migrations import LETTERS_FROM_GRAMS_SQL, LETTERS_OF_SQL, migrations
+from tuicrm.core.text import (
+    name_grams,
+    name_letters,
+    normalize_name,
+    pinyin_full,
+    pinyin_initials,
+)
 
 BUSY_TIMEOUT_MS = 10_000
 LOCK_RETRIES = 5
@@ -661,6 +667,9 @@ class Store:
             "INSERT OR IGNORE INTO name_grams (gram, customer_id) VALUES (?, ?)",
             [(gram, customer_id) for gram in name_grams(norm)],
         )
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO name_letters (letter, name_norm, customer_id) "
+            "VALUES (?, ?, ?)", [(letter, norm, customer_id) for letter in name_letters(norm)])
 
     def add_name_grams(self, pairs: Iterable[tuple[str, int]]) -> None:
         """Add ``(gram, customer_id)`` pairs as :func:`~tuicrm.core.text.name_grams`
@@ -674,14 +683,32 @@ class Store:
         all above the ids already indexed: a bulk load appends them to the table in key
         order, gram by gram, without a sort of all the pairs (each run travels as one
         JSON array: binding tens of millions of pairs one by one took several times
-        longer)."""
+        longer). Every name's letters are filed again after them."""
         insert_gram_runs(self.conn, runs)
+        self.rebuild_letters()
 
     def _drop_grams(self, customer_id: int, norm: str) -> None:
         self.conn.executemany(
             "DELETE FROM name_grams WHERE gram = ? AND customer_id = ?",
             [(gram, customer_id) for gram in name_grams(norm)],
         )
+        # By the name as stored, which the letters were filed under.
+        self.conn.executemany(
+            "DELETE FROM name_letters WHERE letter = ? AND customer_id = ? "
+            "AND name_norm = (SELECT name_norm FROM customers WHERE id = ?)",
+            [(letter, customer_id, customer_id) for letter in name_letters(norm)])
+
+    def rebuild_letters(self) -> None:
+        """Rebuild every name's letters from the grams (after a load that filled the
+        grams in bulk)."""
+        with self.write() as conn:
+            conn.execute("DELETE FROM name_letters")
+            conn.execute(LETTERS_FROM_GRAMS_SQL)
+
+    def index_letters(self, where: str, params: Sequence[Any]) -> None:
+        """File the letters of the new customers ``where`` picks (SQL over ``customers``)."""
+        with self.write() as conn:
+            conn.execute(LETTERS_OF_SQL.format(where=where), params)
 
     def reindex(self, ids: Iterable[int] | None = None) -> None:
         """Rebuild the search documents of these customers (all of them with ``None``).
@@ -724,6 +751,7 @@ class Store:
             longest = conn.execute(
                 "SELECT coalesce(max(length(name_norm)), 0) FROM customers").fetchone()[0]
             conn.execute(_GRAMS_SQL.format(where=""), [longest])
+        self.rebuild_letters()
 
     def index_new_customers(self, first_id: int, last_id: int, *, grams: bool = True) -> None:
         """Grams (unless ``grams`` is false) and search documents of the customers with
@@ -734,6 +762,7 @@ class Store:
         of a rebuild of both at the end.
         """
         with self.write() as conn:
+            self.index_letters("id BETWEEN ? AND ?", [first_id, last_id])
             if not grams:
                 conn.execute(f"{_SEARCH_DOC_SQL} WHERE c.id BETWEEN ? AND ?",
                              [first_id, last_id])

@@ -326,6 +326,7 @@ class BulkImport:
         # Names never change on update: only the created customers need their grams.
         if s.created:
             self.conn.execute(_BATCH_GRAMS_SQL, [self.batch_id])
+            self.store.index_letters("import_batch = ?", [self.batch_id])
         if self.full_reindex or len(self.touched) > FULL_REINDEX_AT:
             self.store.reindex()
             # Segmenting with the dropped indexes still gone spares it from updating them.
@@ -780,6 +781,8 @@ def undo_batch(store: Store, batch_id: int, *, user: str = "") -> UndoSummary:
         summary.removed_records += conn.execute(
             "DELETE FROM strategy_plans WHERE import_batch = ?", [batch_id]).rowcount
         conn.execute("DELETE FROM name_grams WHERE customer_id IN "
+                     "(SELECT id FROM customers WHERE import_batch = ?)", [batch_id])
+        conn.execute("DELETE FROM name_letters WHERE customer_id IN "
                      "(SELECT id FROM customers WHERE import_batch = ?)", [batch_id])
         conn.execute("DELETE FROM customer_search WHERE rowid IN "
                      "(SELECT id FROM customers WHERE import_batch = ?)", [batch_id])

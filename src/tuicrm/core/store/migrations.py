@@ -5,7 +5,29 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from tuicrm.core.text import LETTER_BOUND
+
 migrations = Migrations("tuicrm")
+
+# Every customer's letters (text.name_letters), from the grams: a range of their key.
+LETTERS_FROM_GRAMS_SQL = f"""
+INSERT OR IGNORE INTO name_letters (letter, name_norm, customer_id)
+SELECT g.gram, c.name_norm, c.id FROM name_grams g JOIN customers c ON c.id = g.customer_id
+WHERE g.gram < '{LETTER_BOUND}' AND length(g.gram) = 1
+ORDER BY 1, 2, 3
+"""
+# The letters of some customers (``{where}`` picks them), from their names: only names
+# holding a character before the bound are spelled out, one recursive step a character.
+LETTERS_OF_SQL = f"""
+WITH RECURSIVE g(id, norm, i) AS (
+    SELECT id, name_norm, 1 FROM customers
+    WHERE ({{where}}) AND name_norm GLOB '*[ -{chr(ord(LETTER_BOUND) - 1)}]*'
+    UNION ALL SELECT id, norm, i + 1 FROM g WHERE i < length(norm)
+)
+INSERT OR IGNORE INTO name_letters (letter, name_norm, customer_id)
+SELECT substr(norm, i, 1), norm, id FROM g WHERE substr(norm, i, 1) < '{LETTER_BOUND}'
+ORDER BY 1, 2, 3
+"""
 
 # Columns a list sorts or filters on; each gets an index ending in id for keyset paging.
 SORTABLE = (
@@ -417,3 +439,22 @@ def m080_fewer_indexes(db: Database) -> None:
     for name in ("customers_board", "customers_annual_amount", "customers_last_contact_date",
                  "followups_date", "todos_open_due"):
         db.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+@migrations()
+def m090_name_letters(db: Database) -> None:
+    """Each name's letters (its one-character grams outside the CJK blocks) in name
+    order: a one-letter search in name order reads its page off this range, where
+    walking the name index crossed the Latin names that sort first and lack the letter
+    (``k``: 60,000 names, 20–30 ms at a million customers)."""
+    db.execute(
+        """
+        CREATE TABLE name_letters (
+            letter TEXT NOT NULL,
+            name_norm TEXT NOT NULL,
+            customer_id INTEGER NOT NULL,
+            PRIMARY KEY (letter, name_norm, customer_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(LETTERS_FROM_GRAMS_SQL)

@@ -128,6 +128,7 @@ class SearchIndexBuilder:
         if self.has_grams:
             conn.execute("DELETE FROM main.name_grams")
             conn.execute("INSERT INTO main.name_grams SELECT * FROM search_build.name_grams")
+            store.rebuild_letters()
 
     def close(self) -> None:
         """After the store's transaction: stop the thread (if running), detach the
