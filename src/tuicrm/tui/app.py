@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from tuicrm.tui.labels import Labels, Language, language_from_environment
 from tuicrm.tui.screens.base import CrmMixin, translate_bindings
@@ -82,10 +82,22 @@ class TuiCrmApp(App[None]):
     # -- navigation, used by screens and the command palette -----------------------------
 
     def open_profile(self, customer_id: int) -> None:
-        """Show a customer's profile."""
-        from tuicrm.tui.screens.profile import ProfileScreen
+        """Show a customer's profile, read before its screen comes: the screen's first
+        drawing shows it (an empty screen and the profile after it were two layouts
+        and paints, most of the time it took)."""
+        self._read_profile(customer_id)
 
-        self.push_screen(ProfileScreen(customer_id))
+    @work(thread=True, group="open-profile", exclusive=True, exit_on_error=False)
+    def _read_profile(self, customer_id: int) -> None:
+        from tuicrm.tui.screens.profile import ProfileLoaded, ProfileScreen, read_profile
+
+        read: ProfileLoaded | None = None
+        try:
+            read = read_profile(self.lanes, customer_id)
+        except Exception:  # the screen reads it again and says what went wrong
+            read = None
+        if not get_current_worker().is_cancelled:  # not when another was opened since
+            self.call_from_thread(self.push_screen, ProfileScreen(customer_id, read))
 
     def open_follow_up(self, customer_id: int) -> None:
         """Open the follow-up form for a customer."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,7 +15,7 @@ from textual.widgets import Static
 
 from tuicrm.core.models import Contact, Customer, CustomerProfile, InvalidInput, Tag
 from tuicrm.core.permissions import Actor, require_edit
-from tuicrm.core.review import find_lessons
+from tuicrm.core.review import Lesson, find_lessons
 from tuicrm.core.store import Conflict, Store, StoreError, team
 from tuicrm.tui.labels import wan
 from tuicrm.tui.screens.base import CrmScreen
@@ -23,17 +23,28 @@ from tuicrm.tui.screens.conflict import ConflictChoice, ConflictScreen, FieldCla
 from tuicrm.tui.screens.dialogs import PromptScreen
 from tuicrm.tui.screens.edit_customer import EditCustomerScreen
 from tuicrm.tui.widgets.footer import KeysFooter
-from tuicrm.tui.widgets.lessons import LessonsLoaded, LessonsPanel
+from tuicrm.tui.widgets.lessons import LessonsPanel
 from tuicrm.tui.widgets.tag_chips import TagChips
+
+if TYPE_CHECKING:
+    from tuicrm.tui.stores import StoreLanes
 
 
 class ProfileLoaded(Message):
-    """A customer's profile was read."""
+    """A customer's profile was read, with who saved it last and its lessons."""
 
-    def __init__(self, profile: CustomerProfile, editor: str) -> None:
+    def __init__(self, profile: CustomerProfile, editor: str, lessons: list[Lesson]) -> None:
         super().__init__()
         self.profile = profile
         self.editor = editor
+        self.lessons = lessons
+
+
+def read_profile(lanes: StoreLanes, customer_id: int) -> ProfileLoaded:
+    """Read what the profile shows of a customer (on a worker thread)."""
+    with lanes["profile"].use() as store:
+        return ProfileLoaded(store.profile(customer_id), team.last_editor(store, customer_id),
+                             find_lessons(store, customer_id=customer_id, limit=20))
 
 
 class ProfileSaveFailed(Message):
@@ -74,11 +85,15 @@ class ProfileScreen(CrmScreen):
         Binding("w", "reasons", "Why (tags)", show=False, id="profile.reasons"),
     ]
 
-    def __init__(self, customer_id: int) -> None:
+    def __init__(self, customer_id: int, read: ProfileLoaded | None = None) -> None:
+        """``read``: the profile when it was read before the screen came, so that its
+        first drawing shows it (one layout instead of an empty one and another)."""
         super().__init__()
         self.customer_id = customer_id
         self.profile: CustomerProfile | None = None
         self.show_reasons = False
+        self._read = read
+        self._away = False
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="profile"):
@@ -91,10 +106,18 @@ class ProfileScreen(CrmScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#profile", VerticalScroll).focus()
-        self.load()
+        if self._read is None:
+            self.load()
+        else:
+            self._loaded(self._read)
+            self._read = None
+
+    def on_screen_suspend(self) -> None:
+        self._away = True
 
     def on_screen_resume(self) -> None:
-        if self.profile is not None:
+        if self._away:  # back from the form or a dialog: what they saved shows
+            self._away = False
             self.load()
 
     def others_saved(self) -> None:
@@ -110,12 +133,7 @@ class ProfileScreen(CrmScreen):
     @work(thread=True, group="profile", exclusive=True, exit_on_error=False)
     def load(self) -> None:
         """Read the profile again."""
-        with self.lanes["profile"].use() as store:
-            profile = store.profile(self.customer_id)
-            editor = team.last_editor(store, self.customer_id)
-            lessons = find_lessons(store, customer_id=self.customer_id, limit=20)
-        self.post_message(ProfileLoaded(profile, editor))
-        self.post_message(LessonsLoaded(lessons))
+        self.post_message(read_profile(self.lanes, self.customer_id))
 
     @on(ProfileLoaded)
     def _loaded(self, event: ProfileLoaded) -> None:
@@ -123,16 +141,13 @@ class ProfileScreen(CrmScreen):
         after = event.profile.customer
         self.profile = event.profile
         self._draw()
+        self.query_one(LessonsPanel).show(event.lessons, self.labels("profile.lessons"))
         if before is not None and after.version != before.version:
             self.crm.warm_board()  # the customer changed: so may the board
         if before is not None and after.version != before.version \
                 and event.editor not in ("", self.user):
             self.notify(self.labels("changed.by", name=after.name, who=event.editor),
                         markup=False)
-
-    @on(LessonsLoaded)
-    def _lessons_loaded(self, event: LessonsLoaded) -> None:
-        self.query_one(LessonsPanel).show(event.lessons, self.labels("profile.lessons"))
 
     @work(thread=True, group="write", exit_on_error=False)
     def _save(self, change: Change) -> None:

@@ -5,20 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from textual.content import Content
-from textual.message import Message
 from textual.widgets import Static
 
 from tuicrm.core.review import Lesson
 
 KIND_MARK = {"success": "+", "failure": "-"}
-
-
-class LessonsLoaded(Message):
-    """The lessons of the profile's customer were read."""
-
-    def __init__(self, lessons: list[Lesson]) -> None:
-        super().__init__()
-        self.lessons = lessons
 
 
 class LessonsPanel(Static):
