@@ -561,3 +561,47 @@ async def test_a_typed_character_is_held_back_only_until_its_rows_come(
         assert app._batch_count == 0 and not screen._holding
         if rows_come:
             assert "A科技有限公司" in names(app)
+
+
+async def test_a_profile_is_read_once_to_open_and_once_to_save(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Opening a profile reads it before its screen comes, so the screen's first
+    drawing shows it; saving a follow-up reads it once, in the form, which hands it to
+    the profile before going back (no second read when the profile shows again)."""
+    import functools
+
+    from tuicrm.tui.screens import follow_up, profile
+
+    reads: list[int] = []
+    shown_when_mounted: list[bool] = []
+    read_profile, mount = profile.read_profile, ProfileScreen.on_mount
+
+    def counted(lanes: object, customer_id: int) -> profile.ProfileLoaded:
+        reads.append(customer_id)
+        return read_profile(lanes, customer_id)  # type: ignore[arg-type]
+
+    @functools.wraps(mount)
+    def mounted(screen: ProfileScreen) -> None:
+        mount(screen)
+        shown_when_mounted.append(screen.profile is not None)
+
+    monkeypatch.setattr(profile, "read_profile", counted)
+    monkeypatch.setattr(follow_up, "read_profile", counted)
+    monkeypatch.setattr(ProfileScreen, "on_mount", mounted)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"akj", "enter", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ProfileScreen)
+        assert shown_when_mounted == [True] and reads == [screen.customer_id]
+        await pilot.press("l")
+        await settle(pilot)
+        await pilot.press(*"电话", "tab", "tab", *"确认预算")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen and reads == [screen.customer_id] * 2
+        assert screen.profile is not None
+        assert any(f.content == "确认预算" for f in screen.profile.followups)

@@ -18,6 +18,7 @@ from tuicrm.core.models import Customer, FollowUp, InvalidInput
 from tuicrm.core.store import StoreError, team
 from tuicrm.tui.screens.base import CrmScreen
 from tuicrm.tui.screens.dialogs import ConfirmScreen
+from tuicrm.tui.screens.profile import ProfileLoaded, ProfileScreen, read_profile
 from tuicrm.tui.widgets.footer import KeysFooter
 
 METHODS = ["上门拜访", "电话", "线上会议", "邮件", "微信", "visit", "phone", "online meeting",
@@ -44,7 +45,12 @@ class CustomerLoaded(Message):
 
 
 class FollowUpSaved(Message):
-    """The follow-up was stored, with its to-dos, in one transaction."""
+    """The follow-up was stored, with its to-dos, in one transaction; ``read`` is the
+    customer's profile as it is now (None when it could not be read)."""
+
+    def __init__(self, read: ProfileLoaded | None) -> None:
+        super().__init__()
+        self.read = read
 
 
 class FollowUpRefused(Message):
@@ -212,13 +218,23 @@ class FollowUpScreen(CrmScreen):
         except StoreError as exc:
             self.post_message(FollowUpRefused([str(exc)]))
             return
-        self.post_message(FollowUpSaved())
+        # The profile the form goes back to, read here: it shows the follow-up, its
+        # tags, tier and due date in its first frame instead of reading them after.
+        try:
+            read: ProfileLoaded | None = read_profile(self.lanes, self.customer_id)
+        except Exception:  # the profile reads it itself, and says what went wrong
+            read = None
+        self.post_message(FollowUpSaved(read))
 
     @on(FollowUpSaved)
-    def _saved(self) -> None:
+    def _saved(self, event: FollowUpSaved) -> None:
         self.crm.warm_board()
         self.notify(self.labels("form.saved"), markup=False)
         self.initial = self.values()
+        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
+        if (event.read is not None and isinstance(below, ProfileScreen)
+                and below.customer_id == self.customer_id):
+            below.take(event.read)
         self.dismiss(True)
 
     @on(FollowUpRefused)

@@ -112,6 +112,12 @@ class ProfileScreen(CrmScreen):
             self._loaded(self._read)
             self._read = None
 
+    def take(self, read: ProfileLoaded) -> None:
+        """Show a profile read elsewhere (by the form that saved a follow-up, before it
+        goes), instead of reading it again when this screen comes back."""
+        self._away = False
+        self._loaded(read)
+
     def on_screen_suspend(self) -> None:
         self._away = True
 
