@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import json
 import os
 import statistics
@@ -37,6 +38,21 @@ def percentile(values: list[float], fraction: float) -> float:
     """The value below which ``fraction`` of the values lie (nearest rank)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+class CollectorPauses:
+    """The garbage collector's pauses longer than 5 ms (a pause stalls every frame)."""
+
+    def __init__(self) -> None:
+        self.long: list[tuple[int, float]] = []
+        self._started = 0.0
+        gc.callbacks.append(self._heard)
+
+    def _heard(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif (took := (time.perf_counter() - self._started) * 1000) > 5:
+            self.long.append((info["generation"], round(took, 1)))
 
 
 def rss_mib() -> float:
@@ -72,6 +88,7 @@ async def session(db: Path, started: float) -> dict[str, object]:
     app = TuiCrmApp(open_store, user="bench", today=dt.date(2026, 11, 23),  # type: ignore[arg-type]
                     language="en", reader_factory=lambda: Reader(db))
     figures: dict[str, object] = {}
+    pauses = CollectorPauses()
     painted = [0.0]
     original_refresh = app._display
 
@@ -260,6 +277,7 @@ async def session(db: Path, started: float) -> dict[str, object]:
             lambda: isinstance(app.screen, ReviewScreen)
             and getattr(app.screen, "review", None) is not None, limit=60), 1)
         figures["rss_mib"] = round(rss_mib(), 1)
+        figures["gc_pauses_over_5_ms"] = pauses.long
     return figures
 
 

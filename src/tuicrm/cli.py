@@ -434,7 +434,7 @@ def _run_app(ctx: Context) -> None:
 
     # Start-up makes hundreds of thousands of objects that live as long as the app; the
     # collector would walk them again and again (a sixth of the time to the first
-    # frame). The app turns it back on once its first rows are drawn.
+    # frame). Once its first rows are drawn, the app runs it at quiet moments.
     gc.disable()
 
     from tuicrm.core.listing import FirstPage, ListFilter, ListSort

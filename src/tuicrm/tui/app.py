@@ -6,11 +6,12 @@ import datetime as dt
 import gc
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from tuicrm.tui.collector import IdleCollector
 from tuicrm.tui.labels import Labels, Language, language_from_environment
 from tuicrm.tui.screens.base import CrmMixin, translate_bindings
 from tuicrm.tui.stores import ReaderFactory, StoreFactory, StoreLanes
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from textual.command import Provider
 
     from tuicrm.core.listing import FirstPage
+    from tuicrm.tui.screens.profile import ProfileLoaded, ProfileScreen
 
 
 def _customer_commands() -> type[Provider]:
@@ -33,8 +35,11 @@ def _lesson_commands() -> type[Provider]:
     return LessonCommands
 
 
-# Seconds after mounting by which the garbage collector is on again, whatever happened.
+# Seconds after mounting by which the garbage collector runs again (at quiet moments),
+# whatever happened.
 GC_OFF_AT_MOST = 5.0
+# How often the collector looks for a quiet moment (see IdleCollector).
+COLLECTOR_TICK = 0.1
 # How often the write-ahead log is copied into the database (see TuiCrmApp.checkpoint).
 CHECKPOINT_SECONDS = 5.0
 
@@ -60,6 +65,8 @@ class TuiCrmApp(App[None]):
         super().__init__()
         self.lanes = StoreLanes(store_factory, reader_factory)
         self.first_page = first_page
+        self.profile_screen: ProfileScreen | None = None
+        self.collector = IdleCollector()
         self._board_stale = False
         self._board_warming = False
         self.user = user
@@ -71,13 +78,20 @@ class TuiCrmApp(App[None]):
 
         translate_bindings(self, self.labels)
         self.push_screen(CustomersScreen())
-        # The command turns the collector off while the app starts; warming up turns
-        # it back on, and this makes sure of it should the first rows never come.
-        self.set_timer(GC_OFF_AT_MOST, gc.enable)
+        # The command turns the collector off while the app starts; warming up has it
+        # run at quiet moments from then on (this, should the first rows never come).
+        self.set_timer(GC_OFF_AT_MOST, self.collector.start)
+        self.set_interval(COLLECTOR_TICK, self.collector.tick)
         self.set_interval(CHECKPOINT_SECONDS, self.checkpoint)
 
     def on_unmount(self) -> None:
         self.lanes.close()
+        self.collector.stop()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.collector.heard()
+        await super().on_event(event)
 
     # -- navigation, used by screens and the command palette -----------------------------
 
@@ -89,7 +103,7 @@ class TuiCrmApp(App[None]):
 
     @work(thread=True, group="open-profile", exclusive=True, exit_on_error=False)
     def _read_profile(self, customer_id: int) -> None:
-        from tuicrm.tui.screens.profile import ProfileLoaded, ProfileScreen, read_profile
+        from tuicrm.tui.screens.profile import read_profile
 
         read: ProfileLoaded | None = None
         try:
@@ -97,7 +111,25 @@ class TuiCrmApp(App[None]):
         except Exception:  # the screen reads it again and says what went wrong
             read = None
         if not get_current_worker().is_cancelled:  # not when another was opened since
-            self.call_from_thread(self.push_screen, ProfileScreen(customer_id, read))
+            self.call_from_thread(self._show_profile, customer_id, read)
+
+    def _show_profile(self, customer_id: int, read: ProfileLoaded | None) -> None:
+        """Show a customer on the one profile screen the app keeps (installed, so it
+        stays when it is left), or on another while that one is down the stack."""
+        from tuicrm.tui.screens.profile import ProfileScreen
+
+        kept = self.profile_screen
+        if kept is None:
+            self.profile_screen = ProfileScreen(customer_id, read)
+            self.install_screen(self.profile_screen, "profile")
+            self.push_screen(self.profile_screen)
+        elif kept is self.screen:
+            kept.show(customer_id, read)
+        elif kept in self.screen_stack:
+            self.push_screen(ProfileScreen(customer_id, read))
+        else:
+            kept.show(customer_id, read)
+            self.push_screen(kept)
 
     def open_follow_up(self, customer_id: int) -> None:
         """Open the follow-up form for a customer."""
@@ -146,7 +178,7 @@ class TuiCrmApp(App[None]):
         # of the collector's sight, it is not walked again in a pause between keys.
         gc.collect()
         gc.freeze()
-        gc.enable()
+        self.collector.start()
 
     @work(thread=True, group="checkpoint", exclusive=True, exit_on_error=False)
     def checkpoint(self) -> None:
@@ -199,7 +231,8 @@ class TuiCrmApp(App[None]):
         """Switch between Chinese and English."""
         self.labels.toggle()
         translate_bindings(self, self.labels)
-        for screen in self.screen_stack:
+        kept = [] if self.profile_screen in self.screen_stack else [self.profile_screen]
+        for screen in [*self.screen_stack, *kept]:
             if isinstance(screen, CrmMixin):
                 screen.relabel()
         self.refresh_bindings()

@@ -112,6 +112,25 @@ class ProfileScreen(CrmScreen):
             self._loaded(self._read)
             self._read = None
 
+    def show(self, customer_id: int, read: ProfileLoaded | None) -> None:
+        """Show another customer: the app keeps one profile screen and shows each
+        customer on it, its widgets and keys built once (~20 ms a profile saved)."""
+        self.customer_id = customer_id
+        self.profile = None
+        self.show_reasons = False
+        self._away = False
+        self.query_one("#profile", VerticalScroll).scroll_home(animate=False)
+        self._data_version = None
+        self._poll_data_version()  # a new baseline: what changed meanwhile is read now
+        if read is None:
+            for part in ("#profile-header", "#profile-body"):
+                self.query_one(part, Static).update("")
+            self.query_one(TagChips).show([], reasons=False, rule_mark="", empty="")
+            self.query_one(LessonsPanel).show([], "")
+            self.load()
+        else:
+            self._loaded(read)
+
     def take(self, read: ProfileLoaded) -> None:
         """Show a profile read elsewhere (by the form that saved a follow-up, before it
         goes), instead of reading it again when this screen comes back."""
@@ -143,6 +162,8 @@ class ProfileScreen(CrmScreen):
 
     @on(ProfileLoaded)
     def _loaded(self, event: ProfileLoaded) -> None:
+        if event.profile.customer.id != self.customer_id:
+            return  # read for the customer this screen showed before
         before = self.profile.customer if self.profile is not None else None
         after = event.profile.customer
         self.profile = event.profile
