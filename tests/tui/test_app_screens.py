@@ -605,3 +605,43 @@ async def test_a_profile_is_read_once_to_open_and_once_to_save(
         assert app.screen is screen and reads == [screen.customer_id] * 2
         assert screen.profile is not None
         assert any(f.content == "确认预算" for f in screen.profile.followups)
+
+
+async def test_one_profile_screen_shows_each_customer_in_turn(make_app: AppFactory) -> None:
+    """The app keeps its profile screen and shows the next customer on it: nothing of
+    the one before shows (tags, reasons, what was read for it), from the list, from
+    the palette while a profile is open, and from a board card over a profile."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"akj", "enter", "enter")
+        await settle(pilot)
+        first = app.screen
+        assert isinstance(first, ProfileScreen) and first.profile is not None
+        await pilot.press("w")  # the reasons of the computed tags
+        assert first.show_reasons
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("x")  # no search: every customer
+        await settle(pilot)
+        await pilot.press("end", "enter")
+        await settle(pilot)
+        assert app.screen is first and first.profile is not None
+        assert first.profile.customer.name != "A科技有限公司" and not first.show_reasons
+        header = str(first.query_one("#profile-header", Static).render())
+        assert first.profile.customer.name in header and "A科技" not in header
+
+        app.open_profile(first.customer_id - 1 or first.customer_id + 1)  # the palette's way
+        await settle(pilot)
+        assert app.screen is first and app.screen_stack.count(first) == 1
+        shown = first.profile
+        assert shown is not None and shown.customer.id == first.customer_id
+
+        app.open_board()  # the palette's way
+        await settle(pilot)
+        assert isinstance(app.screen, BoardScreen)
+        app.open_profile(shown.customer.id)  # the kept one is down the stack: another
+        await settle(pilot)
+        other = app.screen
+        assert isinstance(other, ProfileScreen) and other is not first
+        assert other.profile is not None and other.profile.customer.id == shown.customer.id
