@@ -645,3 +645,45 @@ async def test_one_profile_screen_shows_each_customer_in_turn(make_app: AppFacto
         other = app.screen
         assert isinstance(other, ProfileScreen) and other is not first
         assert other.profile is not None and other.profile.customer.id == shown.customer.id
+
+
+async def test_enter_typed_ahead_opens_the_row_it_was_meant_for(
+    app_db: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """End then Enter, typed before the count (and so the last row) is known, opens
+    the last customer once it is there, not the one the cursor was on."""
+    import datetime as dt
+    import threading
+
+    from tuicrm.core import listing
+    from tuicrm.core.gen import generate
+
+    with Store(app_db) as store:
+        generate(store, 300, seed=5, start_index=10)
+    counted = threading.Event()
+    count = listing.count
+
+    def slow_count(store: Store, flt: listing.ListFilter) -> int:
+        counted.wait(5)
+        return count(store, flt)
+
+    app = TuiCrmApp(lambda: Store(app_db), user=USER, today=dt.date(2024, 3, 25),
+                    language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(listing, "count", slow_count)
+        await pilot.press("r")  # a new order: its count is held back
+        table = app.screen.query_one(CustomerTable)
+        for _ in range(50):
+            await pilot.pause(0.01)
+            if table.current is not None:
+                break
+        assert table.total is None and table.current is not None
+        await pilot.press("end", "enter")
+        assert isinstance(app.screen, CustomersScreen)
+        counted.set()
+        await settle(pilot)
+        assert table.total == 309 and table.cursor == 308
+        last = table.current
+        assert isinstance(app.screen, ProfileScreen) and app.screen.profile is not None
+        assert last is not None and app.screen.profile.customer.id == last.row.id

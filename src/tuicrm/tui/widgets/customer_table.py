@@ -133,6 +133,9 @@ class CustomerTable(ScrollView, can_focus=True):
         self.descending = False
         self._pending: set[tuple[int, int]] = set()
         self._end_wanted = False
+        # Enter pressed before its row came (a key typed ahead, say End then Enter): the
+        # generation it was pressed in; the row opens when it arrives.
+        self._open_wanted: int | None = None
 
     # -- state changes from the screen -------------------------------------------------
 
@@ -150,6 +153,7 @@ class CustomerTable(ScrollView, can_focus=True):
         self.rows.clear()
         self._pending.clear()
         self._end_wanted = False
+        self._open_wanted = None
         self.cursor = 0
         self.sort_column = sort_column
         self.descending = descending
@@ -170,6 +174,7 @@ class CustomerTable(ScrollView, can_focus=True):
         if self._end_wanted:
             self._end_wanted = False
             self.action_end()
+            self._open_if_wanted()
         if total < int(self.scroll_y) + self.page_height:
             self.refresh()  # lines past the end were waiting for rows: now blank
 
@@ -194,6 +199,7 @@ class CustomerTable(ScrollView, can_focus=True):
         self._evict()
         self.refresh()
         self._want_rows()
+        self._open_if_wanted()
 
     def update_row(self, listed: ListedRow) -> None:
         """A customer changed: show its new values where it is on screen."""
@@ -257,10 +263,12 @@ class CustomerTable(ScrollView, can_focus=True):
 
     def action_cursor(self, delta: int) -> None:
         """Move the cursor by ``delta`` rows."""
+        self._open_wanted = None
         self._move_to(self.cursor + delta)
 
     def action_page(self, pages: int) -> None:
         """Move a page down (or up), keeping the cursor at the same place on screen."""
+        self._open_wanted = None
         height = self.page_height
         offset = self.cursor - int(self.scroll_y)
         last = (self.total - 1) if self.total is not None else self.cursor + height
@@ -272,6 +280,8 @@ class CustomerTable(ScrollView, can_focus=True):
 
     def action_home(self) -> None:
         """The first row."""
+        self._open_wanted = None
+        self._end_wanted = False
         self._move_to(0)
 
     def action_end(self) -> None:
@@ -282,9 +292,18 @@ class CustomerTable(ScrollView, can_focus=True):
         self._move_to(self.total - 1)
 
     def action_open(self) -> None:
-        """Open the customer under the cursor."""
-        if self.current is not None:
-            self.post_message(self.Opened(self.current.row.id))
+        """Open the customer under the cursor, now or as soon as its row is here (after
+        an End still waiting for the count, too)."""
+        self._open_wanted = self.generation
+        self._open_if_wanted()
+
+    def _open_if_wanted(self) -> None:
+        if self._open_wanted != self.generation or self._end_wanted:
+            return
+        current = self.current
+        if current is not None:
+            self._open_wanted = None
+            self.post_message(self.Opened(current.row.id))
 
     # -- fetching -------------------------------------------------------------------------
 
