@@ -10,6 +10,7 @@ import pytest
 
 @pytest.mark.parametrize("module", [
     "tuicrm.core.store", "tuicrm.core.listing", "tuicrm.core.models", "tuicrm.cli",
+    "tuicrm.launch", "tuicrm.context",
 ])
 def test_core_imports_without_textual(module: str) -> None:
     code = f"import sys, {module}; print('textual' in sys.modules)"
@@ -32,6 +33,7 @@ def test_the_app_holds_no_sql() -> None:
 
 @pytest.mark.parametrize("module", [
     "tuicrm.tui.app", "tuicrm.tui.screens.customers", "tuicrm.core.reader", "tuicrm.cli",
+    "tuicrm.context",
 ])
 def test_the_first_frame_needs_neither_pydantic_nor_sqlite_utils(module: str) -> None:
     """The list's first page reads through a light reader: what it imports is what the

@@ -1,3 +1,3 @@
-from tuicrm.cli import main
+from tuicrm.launch import main
 
 main()

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from tuicrm.cli import Context, cli, fail, handles_errors, json_option, pass_context
+from tuicrm.cli import cli, handles_errors, json_option, pass_context
+from tuicrm.context import Context, fail
 
 
 def _date(value: str | None, option: str) -> dt.date | None:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tuicrm.cli import Context, cli, fail, handles_errors, json_option, pass_context
+from tuicrm.cli import cli, handles_errors, json_option, pass_context
+from tuicrm.context import Context, fail
 
 if TYPE_CHECKING:
     from tuicrm.core.rules import Rules

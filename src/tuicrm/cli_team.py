@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tuicrm.cli import Context, _format_rows, cli, fail, handles_errors, json_option, pass_context
+from tuicrm.cli import _format_rows, cli, handles_errors, json_option, pass_context
+from tuicrm.context import Context, fail
 
 if TYPE_CHECKING:
     from tuicrm.core.permissions import Actor

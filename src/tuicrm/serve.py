@@ -27,7 +27,7 @@ from aiohttp import web
 from textual_serve.server import Server
 
 if TYPE_CHECKING:
-    from tuicrm.cli import Context
+    from tuicrm.context import Context
 
 log = logging.getLogger("tuicrm.serve")
 
