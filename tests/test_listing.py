@@ -214,3 +214,22 @@ def test_full_text_searches_page_alike_walked_or_kept(
     assert (hits.table is None) == (strategy == "walk" and bool(want))
     assert hits.refines == refines
     big.__dict__.pop("_fts_hits", None)
+
+
+@pytest.mark.parametrize("writer", ["this connection", "another connection"])
+def test_kept_matches_are_kept_again_after_a_save(tmp_path: Path, writer: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search's kept matches are not reused once anyone saved: a customer added
+    since shows, whoever added it."""
+    monkeypatch.setattr(listing, "SAMPLED_FROM", 0)
+    monkeypatch.setattr(listing, "WALK_SHARE", 2.0)  # always kept
+    path = tmp_path / "kept.db"
+    with Store(path) as store, Store(path) as other:
+        store.add_customer(Customer(name="北京恒达科技有限公司"))
+        flt = ListFilter(text="恒达科技", today=TODAY)
+        shown = [r.row.name for r in listing.page(store, flt, ListSort())]
+        assert shown == ["北京恒达科技有限公司"]
+        (store if writer == "this connection" else other).add_customer(
+            Customer(name="上海恒达科技有限公司"))
+        assert [r.row.name for r in listing.page(store, flt, ListSort())] == [
+            "上海恒达科技有限公司", "北京恒达科技有限公司"]

@@ -274,6 +274,21 @@ def _fts_hits(store: Store, plan: SearchPlan, *, keep: bool = False) -> _Hits:
     shares are judged on the first hundredth of the ids in well under a millisecond.
     """
     cache: dict[str, _Hits] = store.__dict__.setdefault("_fts_hits", {})
+    if store.__dict__.get("_fts_version") != _version(store):
+        cache.clear()  # someone saved since the matches were kept: keep them again
+    try:
+        return _decide(store, cache, plan, keep=keep)
+    finally:
+        store.__dict__["_fts_version"] = _version(store)  # the tables filled included
+
+
+def _version(store: Store) -> tuple[int, int]:
+    """What moves when anyone commits: ``data_version`` for other connections, the
+    connection's own count of changed rows for itself."""
+    return store.conn.execute("PRAGMA data_version").fetchone()[0], store.conn.total_changes
+
+
+def _decide(store: Store, cache: dict[str, _Hits], plan: SearchPlan, *, keep: bool) -> _Hits:
     fts = plan.fts
     found = cache.get(fts)
     if found is not None and (not keep or (found.table is not None and not found.refines)):
