@@ -44,7 +44,8 @@ class CollectorPauses:
     """The garbage collector's pauses longer than 5 ms (a pause stalls every frame)."""
 
     def __init__(self) -> None:
-        self.long: list[tuple[int, float]] = []
+        self.long: list[tuple[str, int, float]] = []
+        self.phase = "start-up"  # what the session is doing (set as it goes)
         self._started = 0.0
         gc.callbacks.append(self._heard)
 
@@ -52,7 +53,7 @@ class CollectorPauses:
         if phase == "start":
             self._started = time.perf_counter()
         elif (took := (time.perf_counter() - self._started) * 1000) > 5:
-            self.long.append((info["generation"], round(took, 1)))
+            self.long.append((self.phase, info["generation"], round(took, 1)))
 
 
 def rss_mib() -> float:
@@ -155,6 +156,7 @@ async def session(db: Path, started: float) -> dict[str, object]:
         from tuicrm.tui.screens.board import BoardGrid, BoardScreen
 
         # Typing into the search box, a character at a time.
+        pauses.phase = "typing"
         press("slash")
         await until(lambda: app.focused is app.screen.query_one("#search"))
         keystrokes: list[float] = []
@@ -182,6 +184,7 @@ async def session(db: Path, started: float) -> dict[str, object]:
             "p95": round(percentile(counts, 0.95), 1), "max": round(max(counts), 1)}
 
         # Paging the whole list.
+        pauses.phase = "paging"
         generation = table().generation
         search.value = ""  # type: ignore[attr-defined]
         await until(lambda: table().generation > generation and table().total is not None
@@ -218,6 +221,7 @@ async def session(db: Path, started: float) -> dict[str, object]:
 
         opens: list[float] = []
         saves: list[float] = []
+        pauses.phase = "profiles"
         for round_ in range(5):
             cursor = table().cursor
             press("down")
@@ -256,6 +260,7 @@ async def session(db: Path, started: float) -> dict[str, object]:
             listing._board(store, owner=None, today=app.today)
             figures["board_aggregate_ms"] = round((time.perf_counter() - start) * 1000, 1)
         boards: list[float] = []
+        pauses.phase = "board"
         for _ in range(3):
             press("b")
             boards.append(await until(
@@ -268,6 +273,7 @@ async def session(db: Path, started: float) -> dict[str, object]:
         figures["board_ms"] = {"first": round(boards[0], 1), "max": round(max(boards), 1)}
 
         # The weekly review, from the board.
+        pauses.phase = "review"
         from tuicrm.tui.screens.review import ReviewScreen
 
         press("b")

@@ -278,15 +278,9 @@ _XOR_SHIFT = "((x | (x >> {0})) - (x & (x >> {0})))"
 
 
 def _hashed(rows_sql: str) -> str:
-    """``rows_sql`` (which gives a 32-bit ``x`` per row) with ``x`` mixed twice and a
-    third mix as ``h``."""
+    """``rows_sql`` (which gives a 32-bit ``x`` per row) with ``x`` mixed as ``h``."""
     return f"""
-    SELECT *, {_XOR_SHIFT.format(15)} AS h FROM (
-        SELECT *, {_XOR_SHIFT.format(15)} * 1935289751 % 4294967296 AS x FROM (
-            SELECT *, {_XOR_SHIFT.format(16)} * 569420461 % 4294967296 AS x FROM (
-                {rows_sql} LIMIT -1 OFFSET 0)
-            LIMIT -1 OFFSET 0)
-        LIMIT -1 OFFSET 0)
+    SELECT *, {_XOR_SHIFT.format(15)} AS h FROM ({rows_sql} LIMIT -1 OFFSET 0)
     LIMIT -1 OFFSET 0"""
 
 
