@@ -687,3 +687,31 @@ async def test_enter_typed_ahead_opens_the_row_it_was_meant_for(
         last = table.current
         assert isinstance(app.screen, ProfileScreen) and app.screen.profile is not None
         assert last is not None and app.screen.profile.customer.id == last.row.id
+
+
+async def test_one_follow_up_form_serves_each_follow_up(make_app: AppFactory) -> None:
+    """The app keeps its follow-up form: the next follow-up, for another customer,
+    starts on an empty form for that customer, without the errors or text of the last,
+    and the form follows a language switch made while it was away."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FollowUpScreen) and form.customer is not None
+        first = form.customer.id
+        await pilot.press(*"电话", "ctrl+s")  # nothing discussed: refused
+        await settle(pilot)
+        assert form.query_one("#error-content", Label).display
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        await pilot.press("f2", "down", "l")
+        await settle(pilot)
+        assert app.screen is form and form.customer is not None and form.customer.id != first
+        assert form.values()["method"] == "" and form.values()["date"] == "2024-03-25"
+        assert not form.query_one("#error-content", Label).display
+        assert "日期" in str(form.query_one("#label-date", Label).render())

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from textual.command import Provider
 
     from tuicrm.core.listing import FirstPage
+    from tuicrm.tui.screens.follow_up import FollowUpScreen
     from tuicrm.tui.screens.profile import ProfileLoaded, ProfileScreen
 
 
@@ -66,6 +67,7 @@ class TuiCrmApp(App[None]):
         self.lanes = StoreLanes(store_factory, reader_factory)
         self.first_page = first_page
         self.profile_screen: ProfileScreen | None = None
+        self.follow_up_screen: FollowUpScreen | None = None
         self.collector = IdleCollector()
         self._board_stale = False
         self._board_warming = False
@@ -132,10 +134,20 @@ class TuiCrmApp(App[None]):
             self.push_screen(kept)
 
     def open_follow_up(self, customer_id: int) -> None:
-        """Open the follow-up form for a customer."""
+        """Open the follow-up form for a customer: the one form the app keeps (installed,
+        so it stays when it is left), or another while that one is down the stack."""
         from tuicrm.tui.screens.follow_up import FollowUpScreen
 
-        self.push_screen(FollowUpScreen(customer_id))
+        kept = self.follow_up_screen
+        if kept is None:
+            self.follow_up_screen = FollowUpScreen(customer_id)
+            self.install_screen(self.follow_up_screen, "follow-up")
+            self.push_screen(self.follow_up_screen)
+        elif kept in self.screen_stack:
+            self.push_screen(FollowUpScreen(customer_id))
+        else:
+            kept.show(customer_id)
+            self.push_screen(kept)
 
     def action_open_board(self) -> None:
         """Show the review board (from the command palette)."""
@@ -231,7 +243,8 @@ class TuiCrmApp(App[None]):
         """Switch between Chinese and English."""
         self.labels.toggle()
         translate_bindings(self, self.labels)
-        kept = [] if self.profile_screen in self.screen_stack else [self.profile_screen]
+        kept = [screen for screen in (self.profile_screen, self.follow_up_screen)
+                if screen not in self.screen_stack]
         for screen in [*self.screen_stack, *kept]:
             if isinstance(screen, CrmMixin):
                 screen.relabel()

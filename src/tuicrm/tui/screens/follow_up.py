@@ -116,6 +116,29 @@ class FollowUpScreen(CrmScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self._start()
+
+    def relabel(self) -> None:
+        super().relabel()
+        for field, label, _ in FIELDS:
+            self.query_one(f"#label-{field}", Label).update(Content(self.labels(label)))
+        self.query_one("#field-todos", TextArea).placeholder = self.labels("form.todos_hint")
+        if self.customer is not None:
+            self.query_one("#form-title", Static).update(Content.styled(
+                self.labels("form.title", name=self.customer.name), "bold"))
+
+    def show(self, customer_id: int) -> None:
+        """Start over for another customer: the app keeps one form and shows it for
+        each follow-up (its forty-odd widgets are built once, not per follow-up)."""
+        self.customer_id = customer_id
+        self.customer = None
+        for field, _, _ in FIELDS:
+            self._set(field, "")
+        self.show_errors([])
+        self.query_one("#form", VerticalScroll).scroll_home(animate=False)
+        self._start()
+
+    def _start(self) -> None:
         self.query_one("#form-title", Static).update(
             Content(self.labels("form.title", name="…")))
         self._set("date", self.today.isoformat())
@@ -126,12 +149,18 @@ class FollowUpScreen(CrmScreen):
 
     @work(thread=True, group="form", exclusive=True, exit_on_error=False)
     def _load(self) -> None:
-        with self.lanes["profile"].use() as store:
-            customer = store.customer(self.customer_id)
+        try:
+            with self.lanes["profile"].use() as store:
+                customer = store.customer(self.customer_id)
+        except StoreError as exc:  # removed meanwhile, say: the form says so
+            self.post_message(FollowUpRefused([str(exc)]))
+            return
         self.post_message(CustomerLoaded(customer))
 
     @on(CustomerLoaded)
     def _loaded(self, event: CustomerLoaded) -> None:
+        if event.customer.id != self.customer_id:
+            return  # read for the customer this form was for before
         self.customer = event.customer
         self.query_one("#form-title", Static).update(
             Content.styled(self.labels("form.title", name=event.customer.name), "bold"))
