@@ -34,6 +34,7 @@ from tuicrm.core.models import (
 )
 from tuicrm.core.rows import CustomerRow, customer_row
 from tuicrm.core.search import plan_search
+from tuicrm.core.store.indexing import create_indexes
 from tuicrm.core.store.migrations import LETTERS_FROM_GRAMS_SQL, LETTERS_OF_SQL, migrations
 from tuicrm.core.text import (
     name_grams,
@@ -191,8 +192,7 @@ class Store:
                     self.conn.execute(f'DROP INDEX "{name}"')
                     dropped.append(sql)
             yield
-            for sql in dropped:
-                self.conn.execute(sql)
+            create_indexes(self.conn, dropped)
         finally:
             self.conn.execute(f"PRAGMA cache_size = {int(cache)}")
 

@@ -30,6 +30,7 @@ from tuicrm.core.io.records import ImportRow, RowError
 from tuicrm.core.models import Customer
 from tuicrm.core.namekeys import NameKeys
 from tuicrm.core.store import Store, _customer_values, utc_now
+from tuicrm.core.store.indexing import create_indexes
 from tuicrm.core.store.searchbuild import SearchIndexBuilder
 from tuicrm.core.text import name_grams, normalize_name
 
@@ -296,8 +297,7 @@ class BulkImport:
             self._dropped_indexes.append(sql)
 
     def _rebuild_indexes(self) -> None:
-        for sql in self._dropped_indexes:
-            self.conn.execute(sql)
+        create_indexes(self.conn, self._dropped_indexes)
         self._dropped_indexes.clear()
 
     def _finish(self) -> None:

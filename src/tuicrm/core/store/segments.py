@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuicrm.core.models import Tag
 from tuicrm.core.rules import SEGMENTS, Rules
+from tuicrm.core.store.indexing import create_indexes
 
 if TYPE_CHECKING:
     from tuicrm.core.store import Store
@@ -454,7 +455,6 @@ def _fill_moves(conn: sqlite3.Connection, table: str, report: SegmentReport,
 # are dropped and built again after the update: sorting once beats a million scattered
 # index updates (a first segmentation of 1,000,000 customers).
 _REBUILD_INDEXES_FROM = 50_000
-_SORTER_THREADS = 2
 _SEGMENT_COLUMNS = ("tier", "lifecycle", "segment", "strategy", "cadence_days", "next_due")
 
 
@@ -478,16 +478,7 @@ def _indexes_rebuilt_if(conn: sqlite3.Connection, rebuild: bool,
     for name, _ in indexes:
         conn.execute(f'DROP INDEX "{name}"')
     yield
-    # The sorter's helper threads sort and merge on the other core: the connection's
-    # own thread spends half the time per index (1.5 of 3.2 CPU s for
-    # customers_owner_board on 1,000,000 customers) for about a fifth more CPU in all.
-    threads = conn.execute("PRAGMA threads").fetchone()[0]
-    conn.execute(f"PRAGMA threads = {_SORTER_THREADS}")
-    try:
-        for _, sql in indexes:
-            conn.execute(sql)
-    finally:
-        conn.execute(f"PRAGMA threads = {int(threads)}")
+    create_indexes(conn, [sql for _, sql in indexes])
 
 
 # Re-segmenting everyone reads the customers table a dozen times (classifying, the
