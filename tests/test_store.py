@@ -145,6 +145,18 @@ def test_the_demo_profile_carries_everything(demo_store: Store) -> None:
     assert [t.text for t in profile.todos] == ["整理差异化优势资料"]
 
 
+@pytest.mark.parametrize("latest", [1, 2, 3, 50])
+def test_a_profile_can_carry_only_the_latest_follow_ups(store: Store, latest: int) -> None:
+    customer_id = store.add_customer(Customer.parse({"name": "久经跟进"}))
+    for day in ("2024-01-05", "2024-03-01", "2024-02-10"):
+        store.add_followup(customer_id, FollowUp.parse(
+            {"date": day, "method": "电话", "content": day}))
+    profile = store.profile(customer_id, followups=latest)
+    assert [f.content for f in profile.followups] == (
+        ["2024-03-01", "2024-02-10", "2024-01-05"][:latest])
+    assert store.followup_count(customer_id) == 3
+
+
 def test_text_an_older_tool_wrote_stays_readable_and_editable(store: Store) -> None:
     """A name longer than input allows, or with an escape sequence in it, put there by a
     sqlite3 shell: the customer still opens, its other fields can still be edited, and

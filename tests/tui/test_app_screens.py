@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Input, Label, Static, TextArea
 from waiting import settle
 
@@ -31,6 +32,13 @@ def names(app: TuiCrmApp) -> list[str]:
 
 def filter_bar(app: TuiCrmApp) -> str:
     return str(app.screen.query_one("#filter-bar", Static).render())
+
+
+async def open_a_keji(pilot: Pilot[None]) -> None:
+    """From the list as it opens: search akj and open A科技有限公司's profile."""
+    await settle(pilot)
+    await pilot.press("slash", *"akj", "enter", "enter")
+    await settle(pilot)
 
 
 async def test_list_opens_with_rows_and_count(make_app: AppFactory) -> None:
@@ -163,9 +171,7 @@ async def test_home_end_and_pages(tmp_path: object, app_db: object) -> None:
 async def test_profile_shows_tags_and_adds_one(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("slash", *"akj", "enter", "enter")
-        await settle(pilot)
+        await open_a_keji(pilot)
         assert isinstance(app.screen, ProfileScreen)
         header = str(app.screen.query_one("#profile-header", Static).render())
         assert "A科技有限公司" in header and "高价值" in header
@@ -271,9 +277,7 @@ async def test_leaving_an_untouched_form_does_not_ask(make_app: AppFactory) -> N
 async def test_logging_a_follow_up_updates_profile_and_due(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("slash", *"akj", "enter", "enter")
-        await settle(pilot)
+        await open_a_keji(pilot)
         await pilot.press("l")
         await settle(pilot)
         form = app.screen
@@ -591,9 +595,7 @@ async def test_a_profile_is_read_once_to_open_and_once_to_save(
     monkeypatch.setattr(ProfileScreen, "on_mount", mounted)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("slash", *"akj", "enter", "enter")
-        await settle(pilot)
+        await open_a_keji(pilot)
         screen = app.screen
         assert isinstance(screen, ProfileScreen)
         assert shown_when_mounted == [True] and reads == [screen.customer_id]
@@ -613,9 +615,7 @@ async def test_one_profile_screen_shows_each_customer_in_turn(make_app: AppFacto
     the palette while a profile is open, and from a board card over a profile."""
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("slash", *"akj", "enter", "enter")
-        await settle(pilot)
+        await open_a_keji(pilot)
         first = app.screen
         assert isinstance(first, ProfileScreen) and first.profile is not None
         await pilot.press("w")  # the reasons of the computed tags
@@ -715,3 +715,36 @@ async def test_one_follow_up_form_serves_each_follow_up(make_app: AppFactory) ->
         assert form.values()["method"] == "" and form.values()["date"] == "2024-03-25"
         assert not form.query_one("#error-content", Label).display
         assert "日期" in str(form.query_one("#label-date", Label).render())
+
+
+async def test_a_long_history_lists_the_latest_follow_ups_and_m_lists_them_all(
+        app_db: Path, make_app: AppFactory) -> None:
+    """A customer followed up for years opens with the latest follow-ups and says how
+    many earlier ones there are; m lists every one."""
+    from tuicrm.core.models import FollowUp
+    from tuicrm.tui.screens.profile import LATEST_FOLLOWUPS
+
+    with Store(app_db) as store:
+        customer = store.customer_by_name("A科技有限公司")
+        assert customer is not None and customer.id is not None
+        for day in range(1, 41):
+            store.add_followup(customer.id, FollowUp.parse({
+                "date": f"2023-{1 + day % 12:02d}-{1 + day % 28:02d}", "method": "电话",
+                "content": f"例行回访 {day}"}), user=USER)
+        count = store.followup_count(customer.id)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_a_keji(pilot)
+        screen = app.screen
+        assert isinstance(screen, ProfileScreen) and screen.profile is not None
+        assert len(screen.profile.followups) == LATEST_FOLLOWUPS
+        body = str(screen.query_one("#profile-body", Static).render())
+        assert f"… {count - LATEST_FOLLOWUPS} earlier follow-ups: m lists them all" in body
+        await pilot.press("m")
+        await settle(pilot)
+        assert len(screen.profile.followups) == count
+        assert "earlier follow-ups" not in str(screen.query_one("#profile-body",
+                                                                 Static).render())
+        await pilot.press("escape", "enter")  # the next opening lists the latest again
+        await settle(pilot)
+        assert app.screen is screen and len(screen.profile.followups) == LATEST_FOLLOWUPS

@@ -186,6 +186,11 @@ class TuiCrmApp(App[None]):
             store.conn.execute("PRAGMA wal_autocheckpoint = 0")
         with self.lanes["board"].use() as store:
             listing.board(store, today=self.today)
+        # The screens enter and l open: their modules (the review's and rules' among
+        # them) took ~90 ms to import, in the first opening of a profile.
+        import tuicrm.tui.screens.follow_up
+        import tuicrm.tui.screens.profile  # noqa: F401
+
         # What start-up made (modules, widgets, the store) lives as long as the app: out
         # of the collector's sight, it is not walked again in a pause between keys.
         gc.collect()

@@ -455,6 +455,11 @@ class Store:
         )
         return int(cursor.lastrowid or 0)
 
+    def followup_count(self, customer_id: int) -> int:
+        """How many follow-ups the customer has."""
+        return int(self.conn.execute("SELECT count(*) FROM followups WHERE customer_id = ?",
+                                     [customer_id]).fetchone()[0])
+
     def followups(self, customer_id: int, limit: int | None = None) -> list[FollowUp]:
         """The customer's follow-ups, newest first, each with its to-dos."""
         sql = (
@@ -631,13 +636,14 @@ class Store:
 
     # -- profile, audit -------------------------------------------------------------
 
-    def profile(self, customer_id: int) -> CustomerProfile:
-        """A customer with contacts, tags, follow-ups, to-dos and plans."""
+    def profile(self, customer_id: int, *, followups: int | None = None) -> CustomerProfile:
+        """A customer with contacts, tags, follow-ups, to-dos and plans; with
+        ``followups``, only that many of the latest follow-ups."""
         return CustomerProfile(
             customer=self.customer(customer_id),
             contacts=self.contacts(customer_id),
             tags=self.tags(customer_id),
-            followups=self.followups(customer_id),
+            followups=self.followups(customer_id, followups),
             todos=self.todos(customer_id),
             plans=self.plans(customer_id),
         )

@@ -212,12 +212,11 @@ class FollowUpScreen(CrmScreen):
         for field, _, _ in FIELDS:
             label = self.query_one(f"#error-{field}", Label)
             text = "; ".join(by_field.pop(field, []))
-            label.update(Content(text))
+            _say(label, text)
             label.display = bool(text)
         rest = [m for ms in by_field.values() for m in ms]
         summary = self.labels("form.fix") if messages else ""
-        self.query_one("#form-status", Static).update(
-            Content(" ".join([summary, *rest]).strip()))
+        _say(self.query_one("#form-status", Static), " ".join([summary, *rest]).strip())
         if messages:
             first = field_of(messages[0])
             if any(first == f for f, _, _ in FIELDS):
@@ -281,3 +280,10 @@ class FollowUpScreen(CrmScreen):
                 self.dismiss(False)
 
         self.app.push_screen(ConfirmScreen(self.labels("confirm.discard")), answered)
+
+
+def _say(widget: Static, text: str) -> None:
+    """Show ``text`` in ``widget`` unless it shows it already: each change lays the form
+    out again, which a save without errors used to do before its worker could start."""
+    if str(widget.content) != text:
+        widget.update(Content(text))

@@ -30,21 +30,36 @@ if TYPE_CHECKING:
     from tuicrm.tui.stores import StoreLanes
 
 
-class ProfileLoaded(Message):
-    """A customer's profile was read, with who saved it last and its lessons."""
+# Follow-ups the profile lists, the latest first; m lists the rest. A customer followed
+# up weekly for years has hundreds: each is a model read and two lines drawn (2,000 took
+# over 100 ms to read alone).
+LATEST_FOLLOWUPS = 30
 
-    def __init__(self, profile: CustomerProfile, editor: str, lessons: list[Lesson]) -> None:
+
+class ProfileLoaded(Message):
+    """A customer's profile was read, with who saved it last, its lessons and how many
+    earlier follow-ups it leaves out."""
+
+    def __init__(self, profile: CustomerProfile, editor: str, lessons: list[Lesson],
+                 earlier: int = 0) -> None:
         super().__init__()
         self.profile = profile
         self.editor = editor
         self.lessons = lessons
+        self.earlier = earlier
 
 
-def read_profile(lanes: StoreLanes, customer_id: int) -> ProfileLoaded:
-    """Read what the profile shows of a customer (on a worker thread)."""
+def read_profile(lanes: StoreLanes, customer_id: int, *,
+                 followups: int | None = LATEST_FOLLOWUPS) -> ProfileLoaded:
+    """Read what the profile shows of a customer (on a worker thread): its latest
+    ``followups`` follow-ups (all with ``None``)."""
     with lanes["profile"].use() as store:
-        return ProfileLoaded(store.profile(customer_id), team.last_editor(store, customer_id),
-                             find_lessons(store, customer_id=customer_id, limit=20))
+        profile = store.profile(customer_id, followups=followups)
+        earlier = 0
+        if followups is not None and len(profile.followups) == followups:
+            earlier = store.followup_count(customer_id) - followups
+        return ProfileLoaded(profile, team.last_editor(store, customer_id),
+                             find_lessons(store, customer_id=customer_id, limit=20), earlier)
 
 
 class ProfileSaveFailed(Message):
@@ -83,6 +98,7 @@ class ProfileScreen(CrmScreen):
         Binding("t", "tick", "Tick to-do", id="profile.todo"),
         Binding("v", "override", "Override tier", show=False, id="profile.override"),
         Binding("w", "reasons", "Why (tags)", show=False, id="profile.reasons"),
+        Binding("m", "all_followups", "All follow-ups", show=False, id="profile.more"),
     ]
 
     def __init__(self, customer_id: int, read: ProfileLoaded | None = None) -> None:
@@ -92,6 +108,8 @@ class ProfileScreen(CrmScreen):
         self.customer_id = customer_id
         self.profile: CustomerProfile | None = None
         self.show_reasons = False
+        self.all_followups = False  # m: every follow-up, not only the latest
+        self.earlier = 0  # follow-ups the profile leaves out
         self._read = read
         self._away = False
 
@@ -118,6 +136,7 @@ class ProfileScreen(CrmScreen):
         self.customer_id = customer_id
         self.profile = None
         self.show_reasons = False
+        self.all_followups = False
         self._away = False
         self.query_one("#profile", VerticalScroll).scroll_home(animate=False)
         self._data_version = None
@@ -158,7 +177,9 @@ class ProfileScreen(CrmScreen):
     @work(thread=True, group="profile", exclusive=True, exit_on_error=False)
     def load(self) -> None:
         """Read the profile again."""
-        self.post_message(read_profile(self.lanes, self.customer_id))
+        self.post_message(read_profile(
+            self.lanes, self.customer_id,
+            followups=None if self.all_followups else LATEST_FOLLOWUPS))
 
     @on(ProfileLoaded)
     def _loaded(self, event: ProfileLoaded) -> None:
@@ -167,6 +188,7 @@ class ProfileScreen(CrmScreen):
         before = self.profile.customer if self.profile is not None else None
         after = event.profile.customer
         self.profile = event.profile
+        self.earlier = event.earlier
         self._draw()
         self.query_one(LessonsPanel).show(event.lessons, self.labels("profile.lessons"))
         if before is not None and after.version != before.version:
@@ -311,6 +333,8 @@ class ProfileScreen(CrmScreen):
                 lines.append(Content.styled(f"  » {f.feedback}", "italic"))
         if not p.followups:
             lines.append(t("profile.none"))
+        if self.earlier:
+            lines.append(Content.styled(t("profile.earlier", count=f"{self.earlier:,}"), "dim"))
         return Content("\n").join(lines)
 
     # -- actions --------------------------------------------------------------------------
@@ -322,6 +346,12 @@ class ProfileScreen(CrmScreen):
     def action_log(self) -> None:
         """Log a follow-up with this customer."""
         self.crm.open_follow_up(self.customer_id)
+
+    def action_all_followups(self) -> None:
+        """List every follow-up, not only the latest."""
+        if self.earlier and not self.all_followups:
+            self.all_followups = True
+            self.load()
 
     def action_reasons(self) -> None:
         """Show or hide why the rules gave each computed tag."""
