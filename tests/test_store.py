@@ -157,6 +157,21 @@ def test_a_profile_can_carry_only_the_latest_follow_ups(store: Store, latest: in
     assert store.followup_count(customer_id) == 3
 
 
+def test_a_short_profile_carries_its_follow_ups_to_dos_and_the_open_ones(
+        store: Store) -> None:
+    customer_id = store.add_customer(Customer.parse({"name": "待办很多"}))
+    for day, todo in (("2024-01-05", "寄样品"), ("2024-03-01", "报价"), ("2024-02-10", "回访")):
+        store.add_followup(customer_id, FollowUp.parse({
+            "date": day, "method": "电话", "content": day,
+            "todos": [Todo.parse({"text": todo, "due": day}).model_dump()]}))
+    done = next(t for t in store.todos(customer_id) if t.text == "回访")
+    store.set_todo_done(done.id or 0, True)
+    profile = store.profile(customer_id, followups=2, open_todos=True)
+    assert [[t.text for t in f.todos] for f in profile.followups] == [["报价"], ["回访"]]
+    assert sorted(t.text for t in profile.todos) == ["寄样品", "报价"]
+    assert len(store.profile(customer_id).todos) == 3
+
+
 def test_text_an_older_tool_wrote_stays_readable_and_editable(store: Store) -> None:
     """A name longer than input allows, or with an escape sequence in it, put there by a
     sqlite3 shell: the customer still opens, its other fields can still be edited, and

@@ -478,8 +478,11 @@ class Store:
             for r in self.conn.execute(sql, params).fetchall()
         ]
         todos: dict[int, list[Todo]] = {}
-        for followup_id, todo in self._todos("customer_id = ? AND followup_id IS NOT NULL",
-                                             [customer_id]):
+        where, params = "customer_id = ? AND followup_id IS NOT NULL", [customer_id]
+        if limit is not None:  # only the listed follow-ups' to-dos
+            where += " AND followup_id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps([f.id for f in followups]))
+        for followup_id, todo in self._todos(where, params):
             todos.setdefault(followup_id, []).append(todo)
         for followup in followups:
             followup.todos = todos.get(followup.id or 0, [])
@@ -487,7 +490,9 @@ class Store:
 
     def todos(self, customer_id: int, *, open_only: bool = False) -> list[Todo]:
         """The customer's to-dos by due date; only the open ones with ``open_only``."""
-        where = "customer_id = ?" + (" AND done = 0" if open_only else "")
+        # +done: by the customer's index, not the one on every customer's open to-dos,
+        # which SQLite picks otherwise (70 ms at a million customers instead of 0.1).
+        where = "customer_id = ?" + (" AND +done = 0" if open_only else "")
         return [todo for _, todo in self._todos(where, [customer_id])]
 
     def _todos(self, where: str, params: list[Any]) -> list[tuple[int, Todo]]:
@@ -636,15 +641,17 @@ class Store:
 
     # -- profile, audit -------------------------------------------------------------
 
-    def profile(self, customer_id: int, *, followups: int | None = None) -> CustomerProfile:
+    def profile(self, customer_id: int, *, followups: int | None = None,
+                open_todos: bool = False) -> CustomerProfile:
         """A customer with contacts, tags, follow-ups, to-dos and plans; with
-        ``followups``, only that many of the latest follow-ups."""
+        ``followups``, only that many of the latest follow-ups; with ``open_todos``, only
+        the to-dos not done (a customer of many years has thousands of the others)."""
         return CustomerProfile(
             customer=self.customer(customer_id),
             contacts=self.contacts(customer_id),
             tags=self.tags(customer_id),
             followups=self.followups(customer_id, followups),
-            todos=self.todos(customer_id),
+            todos=self.todos(customer_id, open_only=open_todos),
             plans=self.plans(customer_id),
         )
 

@@ -54,7 +54,7 @@ def read_profile(lanes: StoreLanes, customer_id: int, *,
     """Read what the profile shows of a customer (on a worker thread): its latest
     ``followups`` follow-ups (all with ``None``)."""
     with lanes["profile"].use() as store:
-        profile = store.profile(customer_id, followups=followups)
+        profile = store.profile(customer_id, followups=followups, open_todos=True)
         earlier = 0
         if followups is not None and len(profile.followups) == followups:
             earlier = store.followup_count(customer_id) - followups
