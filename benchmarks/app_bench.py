@@ -68,8 +68,10 @@ async def session(db: Path, started: float) -> dict[str, object]:
     """One headless session: first frame, typing, paging, the board.
 
     Keys are posted to the app the way the terminal driver posts them, and the clock
-    stops when the condition holds *and* the screen has been painted after it; Pilot's
-    ``press`` is not used because it waits for the process to idle (~20 ms a key).
+    stops at the first frame painted while the condition holds (checked right after
+    each paint: a poll between frames sees the condition only once the event loop is
+    free, which can be a frame or two after the one that showed it); Pilot's ``press``
+    is not used because it waits for the process to idle (~20 ms a key).
     """
     # The app before Textual, as the command imports them (tuicrm.tui sets Textual's
     # frame rate before Textual reads it).
@@ -90,32 +92,39 @@ async def session(db: Path, started: float) -> dict[str, object]:
                     language="en", reader_factory=lambda: Reader(db))
     figures: dict[str, object] = {}
     pauses = CollectorPauses()
-    painted = [0.0]
     original_refresh = app._display
+    # The condition being waited for, and the time of the first frame painted while it
+    # held.
+    watched: list[Callable[[], bool] | None] = [None]
+    shown_at = [0.0]
 
     def display(*args: object, **kwargs: object) -> None:
         original_refresh(*args, **kwargs)  # type: ignore[arg-type]
-        painted[0] = time.perf_counter()
+        done = watched[0]
+        if done is not None and not shown_at[0] and done():
+            shown_at[0] = time.perf_counter()
 
     app._display = display  # type: ignore[method-assign]
 
     async def until(done: Callable[[], bool], limit: float = 10) -> float:
-        """Milliseconds until ``done()`` holds and a frame was painted after that."""
+        """Milliseconds until the first frame painted while ``done()`` holds."""
         start = time.perf_counter()
-        while not done():
-            await asyncio.sleep(0.0005)
-            if time.perf_counter() - start > limit:
-                t = app.screen.query_one(CustomerTable)
-                raise TimeoutError(
-                    f"no answer in time: {app.screen.query_one('#search').value!r} "  # type: ignore[attr-defined]
-                    f"gen {t.generation} total {t.total} rows {len(t.rows)} "
-                    f"pending {t._pending} top {t.scroll_y} h {t.page_height}")
-        held = time.perf_counter()
-        while painted[0] < held:
-            await asyncio.sleep(0.0005)
-            if time.perf_counter() - start > limit:
-                break
-        return (painted[0] - start) * 1000
+        shown_at[0] = 0.0
+        watched[0] = done
+        try:
+            while not shown_at[0]:
+                await asyncio.sleep(0.0005)
+                if time.perf_counter() - start > limit:
+                    if done():  # it holds, but nothing was painted since
+                        return (time.perf_counter() - start) * 1000
+                    t = app.screen.query_one(CustomerTable)
+                    raise TimeoutError(
+                        f"no answer in time: {app.screen.query_one('#search').value!r} "  # type: ignore[attr-defined]
+                        f"gen {t.generation} total {t.total} rows {len(t.rows)} "
+                        f"pending {t._pending} top {t.scroll_y} h {t.page_height}")
+        finally:
+            watched[0] = None
+        return (shown_at[0] - start) * 1000
 
     def press(key: str) -> None:
         character = key if len(key) == 1 else None
