@@ -101,9 +101,10 @@ class ProfileScreen(CrmScreen):
         Binding("m", "all_followups", "All follow-ups", show=False, id="profile.more"),
     ]
 
-    def __init__(self, customer_id: int, read: ProfileLoaded | None = None) -> None:
+    def __init__(self, customer_id: int = 0, read: ProfileLoaded | None = None) -> None:
         """``read``: the profile when it was read before the screen came, so that its
-        first drawing shows it (one layout instead of an empty one and another)."""
+        first drawing shows it (one layout instead of an empty one and another). No
+        ``customer_id``: the screen is built ahead, and :meth:`show` gives it one."""
         super().__init__()
         self.customer_id = customer_id
         self.profile: CustomerProfile | None = None
@@ -124,11 +125,11 @@ class ProfileScreen(CrmScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#profile", VerticalScroll).focus()
-        if self._read is None:
-            self.load()
-        else:
+        if self._read is not None:
             self._loaded(self._read)
             self._read = None
+        elif self.customer_id:  # 0: built ahead, nobody to show yet
+            self.load()
 
     def show(self, customer_id: int, read: ProfileLoaded | None) -> None:
         """Show another customer: the app keeps one profile screen and shows each
