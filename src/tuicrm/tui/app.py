@@ -18,6 +18,7 @@ from tuicrm.tui.stores import ReaderFactory, StoreFactory, StoreLanes
 
 if TYPE_CHECKING:
     from textual.command import Provider
+    from textual.screen import Screen
 
     from tuicrm.core.listing import FirstPage
     from tuicrm.tui.screens.follow_up import FollowUpScreen
@@ -191,27 +192,38 @@ class TuiCrmApp(App[None]):
         import tuicrm.tui.screens.follow_up
         import tuicrm.tui.screens.profile  # noqa: F401
 
+        # Waits until they are mounted (mypy cannot solve Textual's annotation for a
+        # coroutine function).
+        self.call_from_thread(self._build_screens_ahead)  # type: ignore[arg-type]
         # What start-up made (modules, widgets, the store) lives as long as the app: out
         # of the collector's sight, it is not walked again in a pause between keys.
-        self.call_from_thread(self._build_profile_screen)
         gc.collect()
         gc.freeze()
         self.collector.start()
 
-    def _build_profile_screen(self) -> None:
-        """Build the profile screen before the first enter: composing it, styling its
-        widgets and laying them out the first time made the first opening of a session
-        the slowest (56-136 ms, against 20-50 for the next ones)."""
+    async def _build_screens_ahead(self) -> None:
+        """Build the profile screen and the follow-up form before the first enter and
+        l: composing and styling the profile made its first opening the slowest of a
+        session (54-136 ms against 20-50), and the form has forty-odd widgets. Built
+        before the freeze, what they are made of is not walked by the collector."""
+        from tuicrm.tui.screens.follow_up import FollowUpScreen
         from tuicrm.tui.screens.profile import ProfileScreen
 
-        if self.profile_screen is not None:
-            return
-        self.profile_screen = ProfileScreen()
-        self.install_screen(self.profile_screen, "profile")
-        # Textual mounts a screen when it is first pushed; this mounts it the same way
-        # without showing it, the state an installed screen is in once popped.
-        self._get_screen(self.profile_screen)
-        self._load_screen_css(self.profile_screen)
+        if self.profile_screen is None:
+            self.profile_screen = ProfileScreen()
+            await self._mount_unshown(self.profile_screen, "profile")
+        if self.follow_up_screen is None:
+            self.follow_up_screen = FollowUpScreen()
+            await self._mount_unshown(self.follow_up_screen, "follow-up")
+
+    async def _mount_unshown(self, screen: Screen[object], name: str) -> None:
+        """Install a screen and mount it without showing it. Textual mounts a screen when
+        it is first pushed; this mounts it the same way, into the state an installed
+        screen is in once popped."""
+        self.install_screen(screen, name)
+        _, mounted = self._get_screen(screen)
+        self._load_screen_css(screen)
+        await mounted
 
     @work(thread=True, group="checkpoint", exclusive=True, exit_on_error=False)
     def checkpoint(self) -> None:

@@ -88,7 +88,8 @@ class FollowUpScreen(CrmScreen):
         Binding("escape", "back", "Back", priority=True, id="form.back"),
     ]
 
-    def __init__(self, customer_id: int) -> None:
+    def __init__(self, customer_id: int = 0) -> None:
+        """No ``customer_id``: the form is built ahead, and :meth:`show` gives it one."""
         super().__init__()
         self.customer_id = customer_id
         self.customer: Customer | None = None
@@ -116,7 +117,8 @@ class FollowUpScreen(CrmScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self._start()
+        if self.customer_id:  # 0: built ahead, for nobody yet
+            self._start()
 
     def relabel(self) -> None:
         super().relabel()
