@@ -82,13 +82,19 @@ async def session(db: Path, started: float) -> dict[str, object]:
     from tuicrm.core.reader import Reader
     from tuicrm.tui.widgets.customer_table import CustomerTable
 
-    def open_store() -> object:
-        from tuicrm.core.store import Store
+    today = dt.date(2026, 11, 23)
 
-        return Store(db)
+    def open_store() -> object:
+        # As `tuicrm` opens it: with the rules' segmenter, so that a save works out the
+        # customer's tags, tier and due date again.
+        from tuicrm.core.rules import default_rules
+        from tuicrm.core.store import Store
+        from tuicrm.core.store.segments import make_segmenter
+
+        return Store(db, segmenter=make_segmenter(default_rules(), today))
 
     # As `tuicrm` opens it: the list reads through light connections.
-    app = TuiCrmApp(open_store, user="bench", today=dt.date(2026, 11, 23),  # type: ignore[arg-type]
+    app = TuiCrmApp(open_store, user="bench", today=today,  # type: ignore[arg-type]
                     language="en", reader_factory=lambda: Reader(db))
     figures: dict[str, object] = {}
     pauses = CollectorPauses()
