@@ -192,6 +192,45 @@ def test_a_generated_database_searches_as_after_a_rebuild(tmp_path: Path) -> Non
         assert store.search("恒达科技新")[0].id == added
 
 
+def _segments(store: Store) -> int:
+    """How many segments the full-text index is in (from FTS5's structure record)."""
+    block = store.conn.execute(
+        "SELECT block FROM customer_search_data WHERE id = 10").fetchone()[0]
+
+    def varint(at: int) -> tuple[int, int]:
+        value = 0
+        for _ in range(9):
+            byte = block[at]
+            at += 1
+            value = (value << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        return value, at
+
+    _levels, at = varint(4)  # after the 4-byte cookie: levels, then segments
+    return varint(at)[0]
+
+
+@pytest.mark.parametrize("build", ["generate", "reindex"])
+def test_an_index_built_in_bulk_is_left_in_one_segment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, build: str) -> None:
+    """Several large segments left by a bulk build are merged later inside some small
+    write (a save stalled for seconds); the bulk builds merge them once themselves."""
+    from tuicrm.core import store as store_module
+    from tuicrm.core.gen import generate
+    from tuicrm.core.store import searchbuild
+
+    # A small memory for new terms, so that the build writes many segments.
+    monkeypatch.setattr(searchbuild, "FTS_LOAD_HASH_BYTES", 4096)
+    monkeypatch.setattr(store_module, "FTS_LOAD_HASH_BYTES", 4096)
+    with Store(tmp_path / "bulk.db") as store:
+        generate(store, 300, seed=4, end=dt.date(2024, 3, 1))
+        if build == "reindex":
+            store.reindex()
+        assert _segments(store) == 1
+        assert store.search("季度业务回顾")
+
+
 def test_a_failed_generation_leaves_the_new_database_empty(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tuicrm.core import gen

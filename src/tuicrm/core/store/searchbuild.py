@@ -4,9 +4,10 @@ Tokenizing every customer's search document into trigrams is most of the work of
 filling a new database with a million customers, and SQLite does it on one core. The
 loading connection hands the documents over in runs (JSON text, so a run crosses
 threads as one string); a thread with its own connection builds the index in a scratch
-database next to the store while the loader segments and indexes; then the store takes
-the finished index over by copying the FTS5 table's shadow tables, which hold the same
-format for the same table definition. The short-query grams of the load go the same
+database next to the store while the loader segments and indexes, and merges it into
+one segment (see OPTIMIZE_SQL); then the store takes the finished index over by copying
+the FTS5 table's shadow tables, which hold the same format for the same table
+definition. The short-query grams of the load go the same
 way: the thread appends them while the loader segments and builds indexes, and the
 store copies the finished table (SQLite copies an identical table's records without
 decoding them)."""
@@ -22,7 +23,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tuicrm.core.store import FTS_LOAD_HASH_BYTES, Store, StoreError, insert_gram_runs
+from tuicrm.core.store import (
+    FTS_LOAD_HASH_BYTES,
+    OPTIMIZE_SQL,
+    Store,
+    StoreError,
+    insert_gram_runs,
+)
 
 # How much lower than the loader's the builder thread's priority is (a nice value): 5
 # leaves it a quarter of a core it shares with the writer; with 10 (a tenth) the other
@@ -102,6 +109,7 @@ class SearchIndexBuilder:
                         conn.execute(_INSERT_RUN_SQL, [run])
                     else:
                         insert_gram_runs(conn, run)
+                conn.execute(OPTIMIZE_SQL)
                 conn.execute("COMMIT")
             finally:
                 conn.close()
