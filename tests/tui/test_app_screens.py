@@ -20,6 +20,7 @@ from tuicrm.tui.screens.follow_up import FollowUpScreen
 from tuicrm.tui.screens.help import HelpScreen
 from tuicrm.tui.screens.profile import ProfileScreen
 from tuicrm.tui.widgets.customer_table import CustomerTable
+from tuicrm.tui.widgets.footer import KeysFooter
 
 USER = "经理"
 AppFactory = Callable[..., TuiCrmApp]
@@ -294,6 +295,14 @@ async def test_logging_a_follow_up_updates_profile_and_due(make_app: AppFactory)
         assert "发送报价" in body and "2024-03-08" in body
         assert "last contact: 2024-03-25" in body
         assert "next due: 2024-04-24" in body
+        # The news is a line above the keys, not a toast over the profile.
+        status = app.screen.query_one("#profile-status", Static)
+        assert str(status.render()) == "Follow-up saved." and not app._notifications
+        footer = app.screen.query_one(KeysFooter)
+        assert status.region.height == 1 and status.region.bottom == footer.region.y
+        await pilot.press("escape", "down", "enter")  # the next customer: no news
+        await settle(pilot)
+        assert not app.screen.query_one("#profile-status", Static).display
 
 
 async def test_board_counts_and_moves_a_card(make_app: AppFactory) -> None:

@@ -259,12 +259,14 @@ class FollowUpScreen(CrmScreen):
     @on(FollowUpSaved)
     def _saved(self, event: FollowUpSaved) -> None:
         self.crm.warm_board()
-        self.notify(self.labels("form.saved"), markup=False)
         self.initial = self.values()
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
-        if (event.read is not None and isinstance(below, ProfileScreen)
-                and below.customer_id == self.customer_id):
-            below.take(event.read)
+        if isinstance(below, ProfileScreen) and below.customer_id == self.customer_id:
+            if event.read is not None:
+                below.take(event.read)
+            below.say(self.labels("form.saved"))
+        else:
+            self.notify(self.labels("form.saved"), markup=False)
         self.dismiss(True)
 
     @on(FollowUpRefused)

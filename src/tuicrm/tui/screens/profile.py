@@ -120,6 +120,7 @@ class ProfileScreen(CrmScreen):
             yield TagChips(id="profile-tags")
             yield Static(id="profile-body")
             yield LessonsPanel(id="profile-lessons")
+        yield Static(id="profile-status")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -139,6 +140,7 @@ class ProfileScreen(CrmScreen):
         self.show_reasons = False
         self.all_followups = False
         self._away = False
+        self.say("")
         self.query_one("#profile", VerticalScroll).scroll_home(animate=False)
         self._data_version = None
         self._poll_data_version()  # a new baseline: what changed meanwhile is read now
@@ -150,6 +152,14 @@ class ProfileScreen(CrmScreen):
             self.load()
         else:
             self._loaded(read)
+
+    def say(self, text: str) -> None:
+        """Show a line of news (what was just saved) above the keys; none with ``""``.
+        A toast would cover the profile's right half at 80 columns, and mounting one
+        took a third of a save's time."""
+        status = self.query_one("#profile-status", Static)
+        status.update(Content(text))
+        status.display = bool(text)
 
     def take(self, read: ProfileLoaded) -> None:
         """Show a profile read elsewhere (by the form that saved a follow-up, before it
