@@ -57,6 +57,7 @@ FTS_LOAD_HASH_BYTES = 64 * 1024 * 1024
 # at a million, on the builder's thread), small writes merge only with small segments.
 OPTIMIZE_SQL = "INSERT INTO customer_search (customer_search) VALUES ('optimize')"
 
+
 class StoreError(Exception):
     """A write the store refused; the message says why, in words a rep understands."""
 

@@ -7,10 +7,9 @@ threads as one string); a thread with its own connection builds the index in a s
 database next to the store while the loader segments and indexes, and merges it into
 one segment (see OPTIMIZE_SQL); then the store takes the finished index over by copying
 the FTS5 table's shadow tables, which hold the same format for the same table
-definition. The short-query grams of the load go the same
-way: the thread appends them while the loader segments and builds indexes, and the
-store copies the finished table (SQLite copies an identical table's records without
-decoding them)."""
+definition. The short-query grams of the load go the same way: the thread appends them
+while the loader segments and builds indexes, and the store copies the finished table
+(SQLite copies an identical table's records without decoding them)."""
 
 from __future__ import annotations
 

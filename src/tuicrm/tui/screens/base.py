@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on, work
 from textual.binding import Binding
+from textual.content import Content
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from tuicrm.core.reader import data_version
@@ -19,6 +21,14 @@ from tuicrm.tui.stores import StoreLanes
 
 if TYPE_CHECKING:
     from tuicrm.tui.app import TuiCrmApp
+
+
+def show_text(widget: Static, text: str) -> None:
+    """Show ``text`` in ``widget`` unless it shows it already: each change lays the
+    screen out again (the follow-up form did so for every save, clearing errors that
+    were not there, before the save's worker could start)."""
+    if str(widget.content) != text:
+        widget.update(Content(text))
 
 
 def translate_bindings(node: DOMNode, labels: Labels) -> None:

@@ -16,7 +16,7 @@ from textual.widgets import Input, Label, Static, TextArea
 
 from tuicrm.core.models import Customer, FollowUp, InvalidInput
 from tuicrm.core.store import StoreError, team
-from tuicrm.tui.screens.base import CrmScreen
+from tuicrm.tui.screens.base import CrmScreen, show_text
 from tuicrm.tui.screens.dialogs import ConfirmScreen
 from tuicrm.tui.screens.profile import ProfileLoaded, ProfileScreen, read_profile
 from tuicrm.tui.widgets.footer import KeysFooter
@@ -214,11 +214,11 @@ class FollowUpScreen(CrmScreen):
         for field, _, _ in FIELDS:
             label = self.query_one(f"#error-{field}", Label)
             text = "; ".join(by_field.pop(field, []))
-            _say(label, text)
+            show_text(label, text)
             label.display = bool(text)
         rest = [m for ms in by_field.values() for m in ms]
         summary = self.labels("form.fix") if messages else ""
-        _say(self.query_one("#form-status", Static), " ".join([summary, *rest]).strip())
+        show_text(self.query_one("#form-status", Static), " ".join([summary, *rest]).strip())
         if messages:
             first = field_of(messages[0])
             if any(first == f for f, _, _ in FIELDS):
@@ -284,10 +284,3 @@ class FollowUpScreen(CrmScreen):
                 self.dismiss(False)
 
         self.app.push_screen(ConfirmScreen(self.labels("confirm.discard")), answered)
-
-
-def _say(widget: Static, text: str) -> None:
-    """Show ``text`` in ``widget`` unless it shows it already: each change lays the form
-    out again, which a save without errors used to do before its worker could start."""
-    if str(widget.content) != text:
-        widget.update(Content(text))

@@ -18,7 +18,7 @@ from tuicrm.core.permissions import Actor, require_edit
 from tuicrm.core.review import Lesson, find_lessons
 from tuicrm.core.store import Conflict, Store, StoreError, team
 from tuicrm.tui.labels import wan
-from tuicrm.tui.screens.base import CrmScreen
+from tuicrm.tui.screens.base import CrmScreen, show_text
 from tuicrm.tui.screens.conflict import ConflictChoice, ConflictScreen, FieldClash
 from tuicrm.tui.screens.dialogs import PromptScreen
 from tuicrm.tui.screens.edit_customer import EditCustomerScreen
@@ -158,7 +158,7 @@ class ProfileScreen(CrmScreen):
         A toast would cover the profile's right half at 80 columns, and mounting one
         took a third of a save's time."""
         status = self.query_one("#profile-status", Static)
-        status.update(Content(text))
+        show_text(status, text)
         status.display = bool(text)
 
     def take(self, read: ProfileLoaded) -> None:
