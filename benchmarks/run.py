@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 TODAY = "2026-11-01"
 RUNS = 7
+MB_PER_MIB = 1.048576  # the targets are in MB (10**6 bytes); memory is read in MiB
 
 
 @dataclass
@@ -293,7 +294,7 @@ def main() -> None:
             "≤ 300 ms", float(board.get("first", 1e9)) <= 300)  # type: ignore[union-attr]
         row("app: weekly review from the board", f"{app.get('review_ms')} ms", "", None)
         rss = float(app.get("rss_mib", 0))  # type: ignore[arg-type]
-        row("app: resident memory", f"{rss:.0f} MiB", "≤ 200 MB", rss <= 200)
+        row("app: resident memory", f"{rss:.0f} MiB", "≤ 200 MB", rss * MB_PER_MIB <= 200)
     if "naive" not in skip:
         naive = naive_app(db)
         row("baseline: naive DataTable app, 100,000 customers",
@@ -302,7 +303,8 @@ def main() -> None:
     if "import" not in skip:
         for what, t in bulk(db, args.customers).items():
             rate = f", {args.customers / t.median:,.0f} rows/s" if "port" in what else ""
-            target = {"import (CSV)": ("≤ 60 s, ≤ 400 MB", t.median <= 60 and t.rss_mib <= 400),
+            fits = t.median <= 60 and t.rss_mib * MB_PER_MIB <= 400
+            target = {"import (CSV)": ("≤ 60 s, ≤ 400 MB", fits),
                       "segment everyone": ("≤ 30 s", t.median <= 30)}.get(what, ("", None))
             row(f"`tuicrm {what}`", f"{t.median:.1f} s{rate}, {t.rss_mib:.0f} MiB", *target)
 
