@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, Static, TextArea
 from waiting import settle
@@ -89,6 +90,34 @@ async def test_search_as_you_type_by_name_and_pinyin(make_app: AppFactory) -> No
         await pilot.press(*"akj")
         await settle(pilot)
         assert names(app) == ["A科技有限公司"]
+
+
+def burst(app: TuiCrmApp, *keys: str) -> None:
+    """Keys arriving together, as a fast typist's or a paste's do over SSH: posted at
+    once, none handled before the next arrives (Pilot's ``press`` waits after each)."""
+    for key in keys:
+        character = "/" if key == "slash" else key if len(key) == 1 else None
+        app.post_message(events.Key(key, character))
+
+
+@pytest.mark.parametrize(("keys", "query", "shown"), [
+    (("slash", *"akj"), "akj", ["A科技有限公司"]),
+    (("slash", *"keji"), "keji", ["A科技有限公司", "科技有限公司"]),
+    (("slash", *"科技"), "科技", ["A科技有限公司", "科技有限公司"]),
+    (("slash", "D", "slash", "A"), "D/A", []),  # a / inside the search is typed
+])
+async def test_keys_typed_right_after_slash_reach_the_search(
+        make_app: AppFactory, keys: tuple[str, ...], query: str, shown: list[str]) -> None:
+    """j and k move the list's cursor: typed in the same burst as /, they must go to the
+    search box, not to the list."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        burst(app, *keys)
+        await settle(pilot)
+        assert app.screen.query_one("#search", Input).value == query
+        assert names(app) == shown
+        assert app.screen.query_one(CustomerTable).cursor == 0
 
 
 async def test_mine_overdue_and_clear(make_app: AppFactory) -> None:

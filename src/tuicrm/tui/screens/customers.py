@@ -66,7 +66,10 @@ class CustomersScreen(CrmScreen):
     # The footer shows what fits in 80 columns with ? (every key) in sight; the rest
     # are in ? and the palette. Fewer footer keys also make each focus change cheaper.
     BINDINGS = [
-        Binding("slash", "search", "Search", id="customers.search"),
+        # A priority binding runs as the app reads the key, before it hands the next keys
+        # on: keys typed in the same burst as / then go to the search box, not to the
+        # list (where j and k move the cursor).
+        Binding("slash", "search", "Search", id="customers.search", priority=True),
         Binding("enter", "open", "Open", show=False, id="customers.open"),
         Binding("l", "log", "Log follow-up", id="customers.log"),
         Binding("m", "mine", "Mine", id="customers.mine"),
@@ -269,7 +272,15 @@ class CustomersScreen(CrmScreen):
 
     def action_search(self) -> None:
         """Type to search; the list follows every keystroke."""
-        self.query_one("#search", Input).focus()
+        # At once: Widget.focus() waits for the messages already queued.
+        self.set_focus(self.query_one("#search", Input))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # In the search box a / is text: the key goes on to the box, after the keys
+        # typed before it.
+        if action == "search" and isinstance(self.focused, Input):
+            return False
+        return True
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
