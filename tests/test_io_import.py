@@ -208,9 +208,44 @@ def test_a_big_import_into_an_empty_database_builds_the_same_search_index(
             assert [c.name for c in fresh.search("下月签约")] == ["A科技有限公司"]
             assert [c.name for c in fresh.search("恒")] == []
             assert [c.name for c in fresh.search("集团")] == ["D集团"]
+            assert fresh.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert not Path(f"{db}.search-build").exists()
         states.append(_imported_state(db))
     assert states[0] == states[1]
+
+
+@pytest.mark.parametrize(("case", "error"), [
+    ("a refused row", None),
+    ("the index builder fails at the end", sqlite3.OperationalError),
+])
+def test_a_big_import_that_fails_leaves_the_empty_database_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
+        error: type[Exception] | None) -> None:
+    """The path of a big import into an empty database (a rollback journal instead of
+    the log, the index built on another thread) rolls back whole, and the database is in
+    WAL again."""
+    from tuicrm.core.store import bulk, searchbuild
+
+    rows = list(TEMPLATE_ROWS)
+    if error is None:
+        rows.append(["坏金额公司", "", "", "", "", "很多", "", "", "", "", "", ""])
+    else:
+        monkeypatch.setattr(searchbuild, "_SORT_GRAMS_SQL", "SELECT gram FROM nowhere")
+    path = write_csv(tmp_path / "big.csv", rows)
+    monkeypatch.setattr(bulk, "BIG_IMPORT", 1)
+    db = tmp_path / "empty.db"
+    with Store(db) as store:
+        if error is None:
+            summary = import_file(store, path)
+            assert not summary.written
+            assert summary.rejected[0].column == "历史采购总额(万元)"
+        else:
+            with pytest.raises(error, match="nowhere"):
+                import_file(store, path)
+        assert store.customer_count() == 0
+        assert store.conn.execute("SELECT count(*) FROM import_batches").fetchone() == (0,)
+        assert store.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert not Path(f"{db}.search-build").exists()
 
 
 def test_undo_removes_created_and_restores_updated(demo_store: Store, tmp_path: Path) -> None:
@@ -410,10 +445,13 @@ def test_killed_import_leaves_the_database_as_before(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "tuicrm", "--db", str(db), "import", str(path)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wal = Path(f"{db}-wal")
-    # Kill it once it has written a good part of the file into the open transaction.
+    start = db.stat().st_size
+    # Kill it once it has written a good part of the file into the open transaction:
+    # into the database itself (a big import into an empty one keeps a rollback
+    # journal) or into the write-ahead log.
+    written = (db, Path(f"{db}-wal"))
     for _ in range(1200):
-        if wal.exists() and wal.stat().st_size > 8_000_000:
+        if sum(f.stat().st_size for f in written if f.exists()) > start + 8_000_000:
             break
         try:
             proc.wait(timeout=0.05)
@@ -427,6 +465,8 @@ def test_killed_import_leaves_the_database_as_before(tmp_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM import_batches").fetchone()[0] == 0
     conn.close()
+    with Store(db) as store:
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_unknown_columns_round_trip_as_custom_fields(store: Store, tmp_path: Path) -> None:

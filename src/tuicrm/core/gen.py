@@ -201,6 +201,7 @@ def generate(
                 # The builder appends them on the other core while this one segments
                 # and builds the indexes.
                 builder.add_grams(grams_by_gram)
+                builder.end()
             elif fresh:
                 store.add_gram_runs(grams_by_gram)
                 grams_by_gram.clear()

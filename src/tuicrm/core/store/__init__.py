@@ -228,6 +228,29 @@ class Store:
             self.conn.execute("PRAGMA main.synchronous = NORMAL")
             self.conn.execute("PRAGMA main.journal_mode = WAL")
 
+    @contextmanager
+    def rollback_journal(self, enabled: bool = True) -> Iterator[None]:
+        """Outside any transaction: for one large write into a database without data.
+
+        A rollback journal on disk instead of the write-ahead log while the block runs:
+        every page is written once, to the file, instead of to the log and then again to
+        the file (a sixth of the time of importing a million rows). Pages the file did
+        not have need no journal, so into a database without data the journal stays
+        small. The block's transactions are whole as before: an error, Ctrl-C or a killed
+        process rolls back (from the journal, on the next opening), and the syncs are
+        the usual ones. Readers wait while a transaction of the block writes. WAL again
+        after the block; a database another connection has open stays in WAL (SQLite
+        refuses the switch), only slower.
+        """
+        if not enabled or str(self.path) == ":memory:":
+            yield
+            return
+        self.conn.execute("PRAGMA main.journal_mode = TRUNCATE")
+        try:
+            yield
+        finally:
+            self.conn.execute("PRAGMA main.journal_mode = WAL")
+
     def _begin_immediate(self) -> None:
         # The busy timeout already waits for the lock; a retry covers the rare case of
         # SQLite giving up early (a writer holding the lock through a checkpoint).
@@ -760,7 +783,8 @@ class Store:
 
     def search_documents_json(self, first_id: int, last_id: int) -> str:
         """The search documents of the customers with ids ``first_id..last_id`` as one
-        JSON array of ``[id, name, pinyin, initials, contacts, facts, tags, notes]``
+        JSON array of ``[id, name, pinyin, initials, contacts, facts, tags, notes,
+        name_norm]``
         (what :class:`~tuicrm.core.store.searchbuild.SearchIndexBuilder` takes)."""
         return str(self.conn.execute(_SEARCH_DOCS_JSON_SQL, [first_id, last_id]).fetchone()[0])
 
@@ -832,18 +856,20 @@ SELECT c.id AS id, c.name AS name, c.pinyin AS pinyin, c.initials AS initials,
               WHERE t.customer_id = c.id), '') AS tags,
     coalesce((SELECT f.content || ' ' || f.feedback FROM followups f
               WHERE f.customer_id = c.id ORDER BY f.date DESC, f.id DESC LIMIT 1), '')
-        AS notes
+        AS notes{extra}
 FROM customers c
 """
 _SEARCH_DOC_SQL = (
     "INSERT INTO customer_search (rowid, name, pinyin, initials, contacts, facts, tags, notes)"
-    + _SEARCH_DOC_SELECT
+    + _SEARCH_DOC_SELECT.format(extra="")
 )
 # The documents of a range of ids as one JSON array of arrays, to hand to another
 # connection.
 _SEARCH_DOCS_JSON_SQL = f"""
-SELECT json_group_array(json_array(id, name, pinyin, initials, contacts, facts, tags, notes))
-FROM ({_SEARCH_DOC_SELECT} WHERE c.id BETWEEN ? AND ? ORDER BY c.id)
+SELECT json_group_array(json_array(id, name, pinyin, initials, contacts, facts, tags, notes,
+                                  name_norm))
+FROM ({_SEARCH_DOC_SELECT.format(extra=", c.name_norm AS name_norm")}
+      WHERE c.id BETWEEN ? AND ? ORDER BY c.id)
 """
 
 

@@ -18,11 +18,9 @@ import gc
 import json
 import sqlite3
 from array import array
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,7 @@ from tuicrm.core.namekeys import NameKeys
 from tuicrm.core.store import Store, _customer_values, utc_now
 from tuicrm.core.store.indexing import create_indexes
 from tuicrm.core.store.searchbuild import SearchIndexBuilder
-from tuicrm.core.text import name_grams, normalize_name
+from tuicrm.core.text import normalize_name
 
 #: The name keys (normalised name, pinyin, initials) of a chunk's valid rows, in order.
 Keys = list[tuple[str, str, str]]
@@ -206,7 +204,6 @@ class BulkImport:
         # Into a database without customers: the full-text index and the grams are
         # built on another thread (see the module's docstring).
         self.builder: SearchIndexBuilder | None = None
-        self.gram_runs: defaultdict[str, array[int]] = defaultdict(partial(array, "i"))
         # Customers of this batch whose documents changed after the builder had them.
         self.redo: set[int] = set()
         self._runs: list[str] = []
@@ -225,7 +222,8 @@ class BulkImport:
         gc.disable()
         try:
             # The builder's scratch database is detached after the transaction ends.
-            with ExitStack() as builder_stack, self.store.write():
+            with self.store.rollback_journal(self._into_empty()), ExitStack() as builder_stack, \
+                    self.store.write():
                 self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
                 self._start(builder_stack)
                 self._write_chunks(rows)
@@ -240,6 +238,11 @@ class BulkImport:
                 gc.enable()
             self.conn.execute(f"PRAGMA cache_size = {int(cache)}")
         return summary
+
+    def _into_empty(self) -> bool:
+        """A big import into a database without customers (see Store.rollback_journal)."""
+        return (self.expected_rows >= BIG_IMPORT and not self.summary.dry_run
+                and self.conn.execute("SELECT 1 FROM customers LIMIT 1").fetchone() is None)
 
     def _write_chunks(self, rows: Iterable[ImportRow]) -> None:
         keyed = self.table in ("customers", "needs")
@@ -278,7 +281,8 @@ class BulkImport:
             if (self.first_customer == 1 and self.table in ("customers", "needs")
                     and isinstance(self.store.path, Path)
                     and not self.conn.execute("SELECT 1 FROM name_grams LIMIT 1").fetchone()):
-                self.builder = builder_stack.enter_context(SearchIndexBuilder(self.store))
+                self.builder = builder_stack.enter_context(
+                    SearchIndexBuilder(self.store, grams_from_documents=True))
 
     def _customer_count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM customers").fetchone()[0])
@@ -313,11 +317,11 @@ class BulkImport:
             "UPDATE import_batches SET rows = ?, created = ?, updated = ?, rejected = ? "
             "WHERE id = ?", [s.rows, s.created, s.updated, s.rejected_count, self.batch_id])
         if self.builder is not None:
-            # The builder appends the grams on the other core while this one segments
-            # and builds the indexes; then its index and grams are copied in.
+            # The builder indexes the last run and sorts the grams on the other core
+            # while this one segments and builds the indexes; then its index and grams
+            # are copied in.
             self._documents(1, 0)  # the last run
-            self.builder.add_grams(self.gram_runs)
-            self.gram_runs = defaultdict(partial(array, "i"))
+            self.builder.end()
             self.store.resegment()
             self._rebuild_indexes()
             self.builder.adopt(self.store)
@@ -413,9 +417,6 @@ class BulkImport:
                 inserts.append((customer_id, row, keys[norm]))
                 children.append((customer_id, row, True))
                 self.summary.created += 1
-                if self.builder is not None:
-                    for gram in name_grams(norm):
-                        self.gram_runs[gram].append(customer_id)
             else:
                 customer_id = int(current["id"])
                 if self.builder is not None:

@@ -8,8 +8,10 @@ database next to the store while the loader segments and indexes, and merges it 
 one segment (see OPTIMIZE_SQL); then the store takes the finished index over by copying
 the FTS5 table's shadow tables, which hold the same format for the same table
 definition. The short-query grams of the load go the same way: the thread appends them
-while the loader segments and builds indexes, and the store copies the finished table
-(SQLite copies an identical table's records without decoding them)."""
+while the loader segments and builds indexes, or works them out from the documents' names
+as they come (a recursive SQL step a character, on this core and not the loader's), and
+the store copies the finished table (SQLite copies an identical table's records without
+decoding them)."""
 
 from __future__ import annotations
 
@@ -48,6 +50,20 @@ SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->
     value ->> 6, value ->> 7
 FROM json_each(?)
 """
+# The 1- and 2-character grams of a run's names (the documents' ninth element), as
+# text.name_grams makes them; gathered unsorted, then sorted into name_grams once.
+_RUN_GRAMS_SQL = """
+WITH RECURSIVE d(id, norm) AS (SELECT value ->> 0, value ->> 8 FROM json_each(?)),
+g(id, norm, i) AS (
+    SELECT id, norm, 1 FROM d WHERE norm != ''
+    UNION ALL SELECT id, norm, i + 1 FROM g WHERE i < length(norm)
+)
+INSERT INTO load_grams (gram, customer_id)
+SELECT substr(norm, i, 1), id FROM g UNION ALL SELECT substr(norm, i, 2), id FROM g
+WHERE i < length(norm)
+"""
+_SORT_GRAMS_SQL = ("INSERT OR IGNORE INTO name_grams (gram, customer_id) "
+                   "SELECT gram, customer_id FROM load_grams ORDER BY 1, 2")
 
 
 class SearchIndexBuilder:
@@ -55,11 +71,14 @@ class SearchIndexBuilder:
 
     :meth:`add` queues runs of documents (from :meth:`Store.search_documents_json`, in
     id order), :meth:`add_grams` the name grams of the load (into a store without any);
+    with ``grams_from_documents`` the builder works the grams out of the documents
+    instead, for a store without any; :meth:`end` says that nothing more comes, so the
+    thread finishes the index while the loader goes on;
     :meth:`adopt` waits for both and copies them into the store's current transaction;
     :meth:`close` removes the scratch file (also after an error).
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, grams_from_documents: bool = False) -> None:
         if not isinstance(store.path, Path):
             raise StoreError("a search index is built beside a database file")
         self.path = store.path.with_name(store.path.name + ".search-build")
@@ -68,7 +87,8 @@ class SearchIndexBuilder:
             "SELECT sql FROM sqlite_master WHERE name = ?", [name]).fetchone()[0]
             for name in ("customer_search", "name_grams"))
         self.runs: queue.Queue[str | GramRuns | None] = queue.Queue()
-        self.has_grams = False
+        self.has_grams = self.grams_from_documents = grams_from_documents
+        self.ended = False
         self.error: BaseException | None = None
         self.attached_to: Store | None = None
         self.thread = threading.Thread(target=self._build, name="search-index", daemon=True)
@@ -89,8 +109,15 @@ class SearchIndexBuilder:
         self.has_grams = True
         self.runs.put(runs)
 
+    def end(self) -> None:
+        """Nothing more to add: the thread sorts the grams and merges the index now."""
+        if not self.ended:
+            self.ended = True
+            self.runs.put(None)
+
     def _build(self) -> None:
         _lower_priority()
+        read_all = False
         try:
             conn = sqlite3.connect(str(self.path), isolation_level=None,
                                    check_same_thread=False)
@@ -101,26 +128,36 @@ class SearchIndexBuilder:
                 conn.execute(self.table_sql)
                 conn.execute("INSERT INTO customer_search (customer_search, rank) "
                              "VALUES ('hashsize', ?)", [FTS_LOAD_HASH_BYTES])
+                # No merging while the documents come in: the optimize at the end merges
+                # every segment once (a tenth less work than merging them as they pile up).
+                conn.execute("INSERT INTO customer_search (customer_search, rank) "
+                             "VALUES ('automerge', 0)")
                 conn.execute(self.grams_sql)
+                conn.execute("CREATE TABLE load_grams (gram TEXT, customer_id INTEGER)")
                 conn.execute("BEGIN")
                 while (run := self.runs.get()) is not None:
                     if isinstance(run, str):
                         conn.execute(_INSERT_RUN_SQL, [run])
+                        if self.grams_from_documents:
+                            conn.execute(_RUN_GRAMS_SQL, [run])
                     else:
                         insert_gram_runs(conn, run)
+                read_all = True
+                conn.execute(_SORT_GRAMS_SQL)
+                conn.execute("DROP TABLE load_grams")
                 conn.execute(OPTIMIZE_SQL)
                 conn.execute("COMMIT")
             finally:
                 conn.close()
         except BaseException as exc:  # handed to the loading thread in adopt()
             self.error = exc
-            while self.runs.get() is not None:  # let the loader finish handing over
+            while not read_all and self.runs.get() is not None:  # let the loader go on
                 pass
 
     def adopt(self, store: Store) -> None:
         """Wait for the index and copy it into ``store`` (inside its write transaction),
         replacing what its full-text table held; the same for the grams, if given."""
-        self.runs.put(None)
+        self.end()
         self.thread.join()
         if self.error is not None:
             raise self.error
@@ -141,7 +178,7 @@ class SearchIndexBuilder:
         """After the store's transaction: stop the thread (if running), detach the
         scratch database and remove its file."""
         if self.thread.is_alive():
-            self.runs.put(None)
+            self.end()
             self.thread.join()
         if self.attached_to is not None:
             self.attached_to.conn.execute("DETACH DATABASE search_build")

@@ -490,7 +490,11 @@ _MAP_BYTES = 8 << 30
 @contextmanager
 def _mapped_reads(conn: sqlite3.Connection, enabled: bool) -> Iterator[None]:
     """Map the database file into memory for reads while the block runs."""
-    if not enabled:
+    # A rollback journal (an import's, see Store.rollback_journal) leaves the freshly
+    # written pages in the file, where the map would read them: they count towards the
+    # process's resident memory (+490 MB at a million customers). In WAL they are read
+    # from the log.
+    if not enabled or conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         yield
         return
     before = conn.execute("PRAGMA mmap_size").fetchone()[0]

@@ -278,9 +278,7 @@ class CustomersScreen(CrmScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # In the search box a / is text: the key goes on to the box, after the keys
         # typed before it.
-        if action == "search" and isinstance(self.focused, Input):
-            return False
-        return True
+        return not (action == "search" and isinstance(self.focused, Input))
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
