@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from tuicrm.core.rules import Rules
     from tuicrm.core.store import Store
     from tuicrm.core.store.segments import RulesSegmenter
+    from tuicrm.tui.app import TuiCrmApp
 
 
 class Context:
@@ -120,6 +121,11 @@ def fail(message: str) -> NoReturn:
 
 def run_app(ctx: Context) -> None:
     """Open the app on the context's database."""
+    build_app(ctx).run()
+
+
+def build_app(ctx: Context) -> TuiCrmApp:
+    """The app on the context's database, ready to run (the benchmarks run it headless)."""
     import gc
     import shutil
 
@@ -141,7 +147,7 @@ def run_app(ctx: Context) -> None:
     def readers() -> Reader:
         return first_page.reader() or Reader(path)
 
-    from tuicrm.tui.app import run
+    from tuicrm.tui.app import TuiCrmApp
 
-    run(ctx.app_store, user=ctx.user, today=today, reader_factory=readers,
-        first_page=first_page)
+    return TuiCrmApp(ctx.app_store, user=ctx.user, today=today, reader_factory=readers,
+                     first_page=first_page)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -84,6 +85,12 @@ def test_plain_tuicrm_opens_the_app_with_a_store_and_a_reader(
 
     opened: dict[str, Any] = {}
 
+    def fake_app(factory: Any, *, user: str, today: dt.date, reader_factory: Any,
+                 first_page: FirstPage) -> Any:
+        return SimpleNamespace(run=lambda: fake_run(
+            factory, user=user, today=today, reader_factory=reader_factory,
+            first_page=first_page))
+
     def fake_run(factory: Any, *, user: str, today: dt.date, reader_factory: Any,
                  first_page: FirstPage) -> None:
         page = first_page.rows(ListFilter(today=today), ListSort(), 3, wait=True)
@@ -98,7 +105,7 @@ def test_plain_tuicrm_opens_the_app_with_a_store_and_a_reader(
                           first=reader.rows_by_id([1])[0].name,
                           first_page=[listed.row.name for listed in page])
 
-    monkeypatch.setattr("tuicrm.tui.app.run", fake_run)
+    monkeypatch.setattr("tuicrm.tui.app.TuiCrmApp", fake_app)
     result = CliRunner().invoke(cli.cli, ["--db", str(app_db), "--user", "王",
                                           "--today", "2024-03-25"])
     assert result.exit_code == 0, result.output
@@ -118,13 +125,15 @@ def test_a_broken_rules_file_is_shown_in_the_app(
     (app_db.parent / "rules.toml").write_text("[value\n", encoding="utf-8")
     refused: list[str] = []
 
-    def fake_run(factory: Any, *, user: str, today: dt.date, reader_factory: Any,
-                 first_page: Any) -> None:
-        with pytest.raises(StoreError) as raised:
-            factory()
-        refused.append(str(raised.value))
+    def fake_app(factory: Any, **_options: Any) -> Any:
+        def run() -> None:
+            with pytest.raises(StoreError) as raised:
+                factory()
+            refused.append(str(raised.value))
 
-    monkeypatch.setattr("tuicrm.tui.app.run", fake_run)
+        return SimpleNamespace(run=run)
+
+    monkeypatch.setattr("tuicrm.tui.app.TuiCrmApp", fake_app)
     result = CliRunner().invoke(cli.cli, ["--db", str(app_db)])
     assert result.exit_code == 0, result.output
     assert refused and refused[0].startswith("refusing the rules:") and "line 1" in refused[0]

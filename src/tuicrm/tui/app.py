@@ -283,12 +283,3 @@ class TuiCrmApp(App[None]):
                 screen.relabel()
         self.refresh_bindings()
 
-
-def run(store_factory: StoreFactory, *, user: str, today: dt.date,
-        reader_factory: ReaderFactory | None = None,
-        first_page: FirstPage | None = None) -> None:
-    """Open the app on the database the factory opens (the list reads through the
-    reader factory's light connections, when given, and starts from ``first_page``
-    when it was read ahead)."""
-    TuiCrmApp(store_factory, user=user, today=today, reader_factory=reader_factory,
-              first_page=first_page).run()
