@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual import events
@@ -118,6 +120,42 @@ async def test_keys_typed_right_after_slash_reach_the_search(
         assert app.screen.query_one("#search", Input).value == query
         assert names(app) == shown
         assert app.screen.query_one(CustomerTable).cursor == 0
+
+
+@pytest.mark.parametrize(("keys", "stack"), [
+    (("l",), [CustomersScreen, ProfileScreen, FollowUpScreen]),
+    (("escape", "j"), [CustomersScreen]),
+])
+async def test_keys_typed_while_a_profile_is_read_are_for_the_profile(
+        make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, keys: tuple[str, ...],
+        stack: list[type]) -> None:
+    """The profile is read on a thread after Enter: keys that come meanwhile wait for
+    it, in order (``l`` logs a follow-up from the profile), and none reaches the list."""
+    from tuicrm.tui.screens import profile
+
+    typed = threading.Event()
+    read = profile.read_profile
+
+    def read_after_the_keys(*args: Any) -> Any:
+        typed.wait(5)
+        return read(*args)
+
+    monkeypatch.setattr(profile, "read_profile", read_after_the_keys)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        first = app.screen.query_one(CustomerTable).current
+        assert first is not None
+        await pilot.press("enter")
+        burst(app, *keys)
+        await pilot.pause()
+        typed.set()
+        await settle(pilot)
+        assert [type(screen) for screen in app.screen_stack[1:]] == stack
+        if isinstance(app.screen, FollowUpScreen):
+            assert app.screen.customer_id == first.row.id
+        else:  # j after escape: back on the list, it moved the cursor once
+            assert app.screen.query_one(CustomerTable).cursor == 1
 
 
 async def test_mine_overdue_and_clear(make_app: AppFactory) -> None:

@@ -19,6 +19,7 @@ from tuicrm.tui.stores import ReaderFactory, StoreFactory, StoreLanes
 if TYPE_CHECKING:
     from textual.command import Provider
     from textual.screen import Screen
+    from textual.timer import Timer
 
     from tuicrm.core.listing import FirstPage
     from tuicrm.tui.screens.follow_up import FollowUpScreen
@@ -44,6 +45,8 @@ GC_OFF_AT_MOST = 5.0
 COLLECTOR_TICK = 0.1
 # How often the write-ahead log is copied into the database (see TuiCrmApp.checkpoint).
 CHECKPOINT_SECONDS = 5.0
+# The longest keys are held for a screen that is being read (see TuiCrmApp.hold_keys).
+HOLD_KEYS_AT_MOST = 1.0
 
 
 class TuiCrmApp(App[None]):
@@ -75,6 +78,9 @@ class TuiCrmApp(App[None]):
         self.user = user
         self.today = today
         self.labels = Labels(language or language_from_environment())
+        # Keys that arrived while a profile was being read, for the profile (hold_keys).
+        self._held_keys: list[events.Key] | None = None
+        self._hold_timer: Timer | None = None
 
     def on_mount(self) -> None:
         from tuicrm.tui.screens.customers import CustomersScreen
@@ -94,14 +100,37 @@ class TuiCrmApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):
             self.collector.heard()
+            if (self._held_keys is not None and isinstance(event, events.Key)
+                    and not event.is_forwarded):
+                self._held_keys.append(event)
+                return
         await super().on_event(event)
+
+    def hold_keys(self) -> None:
+        """Keep the keys that arrive from now on until :meth:`release_keys` (at most
+        ``HOLD_KEYS_AT_MOST``): a screen is being read, and keys typed meanwhile (``l``
+        to log a follow-up, Escape) are meant for it, not for the screen still showing
+        (``l`` there opened the form, and the profile then came over it)."""
+        if self._held_keys is None:
+            self._held_keys = []
+            self._hold_timer = self.set_timer(HOLD_KEYS_AT_MOST, self.release_keys)
+
+    def release_keys(self) -> None:
+        """Hand the held keys on, in the order they came, before any key after them."""
+        held, self._held_keys = self._held_keys, None
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+            self._hold_timer = None
+        for key in held or ():
+            self.post_message(events.Key(key.key, key.character))
 
     # -- navigation, used by screens and the command palette -----------------------------
 
     def open_profile(self, customer_id: int) -> None:
         """Show a customer's profile, read before its screen comes: the screen's first
         drawing shows it (an empty screen and the profile after it were two layouts
-        and paints, most of the time it took)."""
+        and paints, most of the time it took). Keys typed meanwhile wait for it."""
+        self.hold_keys()
         self._read_profile(customer_id)
 
     @work(thread=True, group="open-profile", exclusive=True, exit_on_error=False)
@@ -133,6 +162,7 @@ class TuiCrmApp(App[None]):
         else:
             kept.show(customer_id, read)
             self.push_screen(kept)
+        self.release_keys()
 
     def open_follow_up(self, customer_id: int) -> None:
         """Open the follow-up form for a customer: the one form the app keeps (installed,
