@@ -17,9 +17,11 @@ from pypinyin.seg import mmseg
 
 from tuicrm.core.text import _HAN, normalize_name, pinyin_full, pinyin_initials
 
-# The memo holds the rests of names (恒达科技有限公司), mostly unique: a small one keeps the
-# common rests (科技有限公司) between clears without a hundred MB of names held at once.
-_MEMO_LIMIT = 50_000
+# The memo holds the rests of names (恒达科技有限公司), mostly unique: a bounded one keeps
+# the common rests (科技有限公司) between clears without every name held at once. On the
+# million names of a generated export, 50,000 took 8.2 s, 200,000 6.2 s, a million 5.6 s
+# (and 120 MiB more).
+_MEMO_LIMIT = 200_000
 _RUNS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[^\u3400-\u9fff\uf900-\ufaff]+")
 
 
