@@ -133,7 +133,8 @@ class SearchIndexBuilder:
                 conn.execute("INSERT INTO customer_search (customer_search, rank) "
                              "VALUES ('automerge', 0)")
                 conn.execute(self.grams_sql)
-                conn.execute("CREATE TABLE load_grams (gram TEXT, customer_id INTEGER)")
+                if self.grams_from_documents:
+                    conn.execute("CREATE TABLE load_grams (gram TEXT, customer_id INTEGER)")
                 conn.execute("BEGIN")
                 while (run := self.runs.get()) is not None:
                     if isinstance(run, str):
@@ -143,8 +144,9 @@ class SearchIndexBuilder:
                     else:
                         insert_gram_runs(conn, run)
                 read_all = True
-                conn.execute(_SORT_GRAMS_SQL)
-                conn.execute("DROP TABLE load_grams")
+                if self.grams_from_documents:
+                    conn.execute(_SORT_GRAMS_SQL)
+                    conn.execute("DROP TABLE load_grams")
                 conn.execute(OPTIMIZE_SQL)
                 conn.execute("COMMIT")
             finally:
