@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tuicrm.core.models import Customer, FollowUp, InvalidInput, Tag, Todo
-from tuicrm.core.store import Conflict, DuplicateName, NotFound, Store
+from tuicrm.core.store import PAGE_SIZE, Conflict, DuplicateName, NotFound, Store
 from tuicrm.core.store.migrations import migrations
 
 
@@ -28,6 +28,22 @@ def test_every_connection_has_wal_foreign_keys_and_a_busy_timeout(store: Store) 
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+
+
+@pytest.mark.parametrize(("before", "kept"), [
+    (None, PAGE_SIZE),   # a new database gets the larger pages
+    (4096, 4096),        # one made before keeps its own
+])
+def test_page_size_of_new_and_existing_databases(db_path: Path, before: int | None,
+                                                 kept: int) -> None:
+    if before is not None:
+        conn = sqlite3.connect(db_path)
+        conn.execute(f"PRAGMA page_size = {before}")
+        conn.execute("CREATE TABLE earlier (x)")
+        conn.close()
+    with Store(db_path) as store:
+        store.add_customer(Customer(name="页面科技"))
+        assert store.conn.execute("PRAGMA page_size").fetchone()[0] == kept
 
 
 def test_writes_are_immediate_transactions(store: Store, db_path: Path) -> None:
