@@ -827,3 +827,48 @@ async def test_a_long_history_lists_the_latest_follow_ups_and_m_lists_them_all(
         await pilot.press("escape", "enter")  # the next opening lists the latest again
         await settle(pilot)
         assert app.screen is screen and len(screen.profile.followups) == LATEST_FOLLOWUPS
+
+
+@pytest.mark.parametrize(("keys", "stack", "search", "typed"), [
+    # The search's Enter moves to the list, the next opens the profile, l the form.
+    (("slash", *"keji", "enter", "enter", "l", *"hi"),
+     [CustomersScreen, ProfileScreen, FollowUpScreen], "keji", "hi"),
+    # l on the list opens the form; what follows is typed into it.
+    (("l", *"hi"), [CustomersScreen, FollowUpScreen], "", "hi"),
+    # Enter opens the profile; Escape there goes back; j moves the list's cursor.
+    (("enter", "escape", "j"), [CustomersScreen], "", None),
+])
+async def test_a_burst_of_keys_goes_where_each_key_leads(
+        make_app: AppFactory, keys: tuple[str, ...], stack: list[type], search: str,
+        typed: str | None) -> None:
+    """Keys arriving in one burst (a paste, a fast typist over SSH) act as if typed one
+    after another: each goes to where the keys before it led, not to the widget that had
+    the focus when the burst came."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        burst(app, *keys)
+        await settle(pilot)
+        assert [type(screen) for screen in app.screen_stack[1:]] == stack
+        customers = app.screen_stack[1]
+        assert customers.query_one("#search", Input).value == search
+        if typed is not None:
+            focused = app.screen.focused
+            assert isinstance(focused, Input | TextArea)
+            assert (focused.value if isinstance(focused, Input) else focused.text) == typed
+        else:
+            assert customers.query_one(CustomerTable).cursor == 1
+
+
+async def test_a_burst_after_moving_opens_the_row_moved_to(make_app: AppFactory) -> None:
+    """``jj`` then Enter and ``l`` in one burst log a follow-up for the third row: the
+    cursor has moved before Enter acts on it."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        third = app.screen.query_one(CustomerTable).rows.get(2)
+        assert third is not None
+        burst(app, "j", "j", "enter", "l")
+        await settle(pilot)
+        assert isinstance(app.screen, FollowUpScreen)
+        assert app.screen.customer_id == third.row.id

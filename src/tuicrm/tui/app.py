@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import gc
 from typing import TYPE_CHECKING, ClassVar
@@ -18,6 +19,7 @@ from tuicrm.tui.stores import ReaderFactory, StoreFactory, StoreLanes
 
 if TYPE_CHECKING:
     from textual.command import Provider
+    from textual.message_pump import MessagePump
     from textual.screen import Screen
     from textual.timer import Timer
 
@@ -45,7 +47,8 @@ GC_OFF_AT_MOST = 5.0
 COLLECTOR_TICK = 0.1
 # How often the write-ahead log is copied into the database (see TuiCrmApp.checkpoint).
 CHECKPOINT_SECONDS = 5.0
-# The longest keys are held for a screen that is being read (see TuiCrmApp.hold_keys).
+# The longest keys are held for a key still being handled or a screen being read (see
+# TuiCrmApp.hold_keys).
 HOLD_KEYS_AT_MOST = 1.0
 
 
@@ -80,6 +83,8 @@ class TuiCrmApp(App[None]):
         self.labels = Labels(language or language_from_environment())
         # Keys that arrived while a profile was being read, for the profile (hold_keys).
         self._held_keys: list[events.Key] | None = None
+        self._holds = 0
+        self._hold_cycle = 0
         self._hold_timer: Timer | None = None
 
     def on_mount(self) -> None:
@@ -100,29 +105,64 @@ class TuiCrmApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):
             self.collector.heard()
-            if (self._held_keys is not None and isinstance(event, events.Key)
-                    and not event.is_forwarded):
-                self._held_keys.append(event)
+            if isinstance(event, events.Key) and not event.is_forwarded:
+                if self._held_keys is not None:
+                    self._held_keys.append(event)
+                    return
+                await super().on_event(event)
+                # The keys after this one wait until what it does is done (see
+                # _release_when_quiet).
+                self.hold_keys()
+                asyncio.get_running_loop().call_soon(self._release_when_quiet,
+                                                     self._hold_cycle)
                 return
         await super().on_event(event)
 
     def hold_keys(self) -> None:
-        """Keep the keys that arrive from now on until :meth:`release_keys` (at most
-        ``HOLD_KEYS_AT_MOST``): a screen is being read, and keys typed meanwhile (``l``
-        to log a follow-up, Escape) are meant for it, not for the screen still showing
-        (``l`` there opened the form, and the profile then came over it)."""
+        """Keep the keys that arrive from now on until as many :meth:`release_keys` (at
+        most ``HOLD_KEYS_AT_MOST``): a key is still being handled or a screen read, and
+        the keys typed meanwhile are meant for where it leads (``l`` typed while a
+        profile is read logs a follow-up from the profile: on the list still showing it
+        opened the form, and the profile then came over it)."""
+        self._holds += 1
         if self._held_keys is None:
             self._held_keys = []
-            self._hold_timer = self.set_timer(HOLD_KEYS_AT_MOST, self.release_keys)
+            self._hold_timer = self.set_timer(HOLD_KEYS_AT_MOST, self._release_all)
 
     def release_keys(self) -> None:
-        """Hand the held keys on, in the order they came, before any key after them."""
+        """End one hold; after the last, hand the held keys on in the order they came,
+        before any key after them."""
+        self._holds -= 1
+        if self._holds <= 0:
+            self._release_all()
+
+    def _release_all(self) -> None:
         held, self._held_keys = self._held_keys, None
+        self._holds = 0
+        self._hold_cycle += 1
         if self._hold_timer is not None:
             self._hold_timer.stop()
             self._hold_timer = None
         for key in held or ():
             self.post_message(events.Key(key.key, key.character))
+
+    def _release_when_quiet(self, cycle: int) -> None:
+        """End a key's hold once no message waits on the app or its screen's widgets.
+
+        Keys arrive in bursts (a paste, a fast typist over SSH), and each is forwarded
+        to the widget focused at that moment. What a key does often ends a few messages
+        later (Enter in the search box moves to the list, Enter on the list opens a
+        profile, ``l`` mounts the form): the keys after it wait for that, as they would
+        have had they been typed one by one. ``cycle`` is the hold this look belongs to
+        (the keys may have been released since, by the timer).
+        """
+        if cycle != self._hold_cycle:
+            return
+        if _quiet(self) and all(_quiet(node) for node in self.screen.walk_children(
+                with_self=True)):
+            self.release_keys()
+        else:  # look again once the other tasks have had their turn
+            asyncio.get_running_loop().call_soon(self._release_when_quiet, cycle)
 
     # -- navigation, used by screens and the command palette -----------------------------
 
@@ -313,3 +353,8 @@ class TuiCrmApp(App[None]):
                 screen.relabel()
         self.refresh_bindings()
 
+
+def _quiet(node: MessagePump) -> bool:
+    """No message waits on this node (the queue is Textual's own: without it, say so)."""
+    queue = getattr(node, "_message_queue", None)
+    return queue is None or queue.empty()
