@@ -833,6 +833,9 @@ async def test_a_long_history_lists_the_latest_follow_ups_and_m_lists_them_all(
     # The search's Enter moves to the list, the next opens the profile, l the form.
     (("slash", *"keji", "enter", "enter", "l", *"hi"),
      [CustomersScreen, ProfileScreen, FollowUpScreen], "keji", "hi"),
+    # l right after the search's Enter logs for the first match, once it is listed.
+    (("slash", *"keji", "enter", "l", *"hi"),
+     [CustomersScreen, FollowUpScreen], "keji", "hi"),
     # l on the list opens the form; what follows is typed into it.
     (("l", *"hi"), [CustomersScreen, FollowUpScreen], "", "hi"),
     # Enter opens the profile; Escape there goes back; j moves the list's cursor.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, work
 from textual.app import App
@@ -86,6 +87,7 @@ class TuiCrmApp(App[None]):
         self._holds = 0
         self._hold_cycle = 0
         self._hold_timer: Timer | None = None
+        self._pushing: set[asyncio.Task[None]] = set()
 
     def on_mount(self) -> None:
         from tuicrm.tui.screens.customers import CustomersScreen
@@ -129,9 +131,15 @@ class TuiCrmApp(App[None]):
             self._held_keys = []
             self._hold_timer = self.set_timer(HOLD_KEYS_AT_MOST, self._release_all)
 
-    def release_keys(self) -> None:
-        """End one hold; after the last, hand the held keys on in the order they came,
-        before any key after them."""
+    def release_keys(self, *, when_quiet: bool = False) -> None:
+        """End one hold (``when_quiet``: once what was set going is done, see
+        _release_when_quiet); after the last, hand the held keys on in the order they
+        came, before any key after them."""
+        if when_quiet:
+            if self._held_keys is not None:
+                asyncio.get_running_loop().call_soon(self._release_when_quiet,
+                                                     self._hold_cycle)
+            return
         self._holds -= 1
         if self._holds <= 0:
             self._release_all()
@@ -147,7 +155,8 @@ class TuiCrmApp(App[None]):
             self.post_message(events.Key(key.key, key.character))
 
     def _release_when_quiet(self, cycle: int) -> None:
-        """End a key's hold once no message waits on the app or its screen's widgets.
+        """End a key's hold once no message waits on the app or its screen's widgets,
+        or is being handled there.
 
         Keys arrive in bursts (a paste, a fast typist over SSH), and each is forwarded
         to the widget focused at that moment. What a key does often ends a few messages
@@ -163,6 +172,26 @@ class TuiCrmApp(App[None]):
             self.release_keys()
         else:  # look again once the other tasks have had their turn
             asyncio.get_running_loop().call_soon(self._release_when_quiet, cycle)
+
+    def push_screen(  # type: ignore[override]
+        self, screen: Screen[Any] | str, callback: Any = None, wait_for_dismiss: bool = False,
+    ) -> Any:
+        """Push a screen; keys typed meanwhile wait until it is mounted and has the
+        focus (``l`` then ``hi`` in one burst: ``hi`` is for the form's first field)."""
+        pushed = super().push_screen(  # type: ignore[call-overload]
+            screen, callback, wait_for_dismiss=wait_for_dismiss)
+        if not wait_for_dismiss:
+            self.hold_keys()
+            task = asyncio.get_running_loop().create_task(self._release_once_pushed(pushed))
+            self._pushing.add(task)
+            task.add_done_callback(self._pushing.discard)
+        return pushed
+
+    async def _release_once_pushed(self, pushed: Awaitable[object]) -> None:
+        try:
+            await pushed
+        finally:
+            self.release_keys(when_quiet=True)
 
     # -- navigation, used by screens and the command palette -----------------------------
 
@@ -202,7 +231,7 @@ class TuiCrmApp(App[None]):
         else:
             kept.show(customer_id, read)
             self.push_screen(kept)
-        self.release_keys()
+        self.release_keys(when_quiet=True)
 
     def open_follow_up(self, customer_id: int) -> None:
         """Open the follow-up form for a customer: the one form the app keeps (installed,
@@ -355,6 +384,9 @@ class TuiCrmApp(App[None]):
 
 
 def _quiet(node: MessagePump) -> bool:
-    """No message waits on this node (the queue is Textual's own: without it, say so)."""
+    """No message waits on this node or is being handled by it, and no callback is
+    due after one (these are Textual's own attributes: without them, say quiet)."""
     queue = getattr(node, "_message_queue", None)
-    return queue is None or queue.empty()
+    if queue is not None and (not queue.empty() or getattr(queue, "_unfinished_tasks", None)):
+        return False
+    return not getattr(node, "_next_callbacks", None)

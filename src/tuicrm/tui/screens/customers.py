@@ -328,16 +328,19 @@ class CustomersScreen(CrmScreen):
 
     @on(CustomerTable.Opened)
     def _opened(self, event: CustomerTable.Opened) -> None:
-        self.crm.open_profile(event.customer_id)
+        if event.then == "log":
+            self.crm.open_follow_up(event.customer_id)
+        else:
+            self.crm.open_profile(event.customer_id)
 
     def action_open(self) -> None:
         """Open the customer under the cursor."""
         self.table.action_open()
 
     def action_log(self) -> None:
-        """Log a follow-up with the customer under the cursor."""
-        if self.table.current is not None:
-            self.crm.open_follow_up(self.table.current.row.id)
+        """Log a follow-up with the customer under the cursor (as soon as its row is
+        here)."""
+        self.table.action_open(then="log")
 
     def action_mine(self) -> None:
         """Only my customers, or everyone's again."""

@@ -114,11 +114,12 @@ class CustomerTable(ScrollView, can_focus=True):
             self.from_end = from_end
 
     class Opened(Message):
-        """Enter on a row: open that customer."""
+        """Enter on a row: open that customer (``then`` "log": log a follow-up)."""
 
-        def __init__(self, customer_id: int) -> None:
+        def __init__(self, customer_id: int, then: str = "open") -> None:
             super().__init__()
             self.customer_id = customer_id
+            self.then = then
 
     def __init__(self, labels: Labels, *, today: dt.date, name: str | None = None,
                  id: str | None = None) -> None:
@@ -133,9 +134,12 @@ class CustomerTable(ScrollView, can_focus=True):
         self.descending = False
         self._pending: set[tuple[int, int]] = set()
         self._end_wanted = False
-        # Enter pressed before its row came (a key typed ahead, say End then Enter): the
-        # generation it was pressed in; the row opens when it arrives.
+        # Enter (or l) pressed before its row came (a key typed ahead, say End then
+        # Enter): the generation it was pressed in; the row opens when it arrives, and
+        # the keys typed after it wait for that (_hold_keys).
         self._open_wanted: int | None = None
+        self._then = "open"
+        self._holding_keys = False
 
     # -- state changes from the screen -------------------------------------------------
 
@@ -153,7 +157,7 @@ class CustomerTable(ScrollView, can_focus=True):
         self.rows.clear()
         self._pending.clear()
         self._end_wanted = False
-        self._open_wanted = None
+        self._forget_open()
         self.cursor = 0
         self.sort_column = sort_column
         self.descending = descending
@@ -263,12 +267,12 @@ class CustomerTable(ScrollView, can_focus=True):
 
     def action_cursor(self, delta: int) -> None:
         """Move the cursor by ``delta`` rows."""
-        self._open_wanted = None
+        self._forget_open()
         self._move_to(self.cursor + delta)
 
     def action_page(self, pages: int) -> None:
         """Move a page down (or up), keeping the cursor at the same place on screen."""
-        self._open_wanted = None
+        self._forget_open()
         height = self.page_height
         offset = self.cursor - int(self.scroll_y)
         last = (self.total - 1) if self.total is not None else self.cursor + height
@@ -280,7 +284,7 @@ class CustomerTable(ScrollView, can_focus=True):
 
     def action_home(self) -> None:
         """The first row."""
-        self._open_wanted = None
+        self._forget_open()
         self._end_wanted = False
         self._move_to(0)
 
@@ -291,11 +295,14 @@ class CustomerTable(ScrollView, can_focus=True):
             return
         self._move_to(self.total - 1)
 
-    def action_open(self) -> None:
+    def action_open(self, then: str = "open") -> None:
         """Open the customer under the cursor, now or as soon as its row is here (after
-        an End still waiting for the count, too)."""
+        an End still waiting for the count, too); ``then`` "log" to log a follow-up."""
         self._open_wanted = self.generation
+        self._then = then
         self._open_if_wanted()
+        if self._open_wanted is not None:
+            self._hold_keys(True)
 
     def _open_if_wanted(self) -> None:
         if self._open_wanted != self.generation or self._end_wanted:
@@ -303,7 +310,26 @@ class CustomerTable(ScrollView, can_focus=True):
         current = self.current
         if current is not None:
             self._open_wanted = None
-            self.post_message(self.Opened(current.row.id))
+            self.post_message(self.Opened(current.row.id, self._then))
+            self._hold_keys(False)
+
+    def _forget_open(self) -> None:
+        self._open_wanted = None
+        self._hold_keys(False)
+
+    def _hold_keys(self, hold: bool) -> None:
+        """Keys typed after an Enter still waiting for its row are for where it leads:
+        the app holds them until the row has come and what it opens is showing."""
+        if hold == self._holding_keys:
+            return
+        self._holding_keys = hold
+        if hold:
+            getattr(self.app, "hold_keys", lambda: None)()
+        else:
+            getattr(self.app, "release_keys", lambda **_: None)(when_quiet=True)
+
+    def on_unmount(self) -> None:
+        self._forget_open()
 
     # -- fetching -------------------------------------------------------------------------
 
