@@ -875,3 +875,19 @@ async def test_a_burst_after_moving_opens_the_row_moved_to(make_app: AppFactory)
         await settle(pilot)
         assert isinstance(app.screen, FollowUpScreen)
         assert app.screen.customer_id == third.row.id
+
+
+async def test_l_on_an_empty_list_lets_the_next_keys_through(make_app: AppFactory) -> None:
+    """Nothing matches: l has no customer to log for, and what is typed next goes on."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"zzzq", "enter")
+        await settle(pilot)
+        assert names(app) == []
+        burst(app, "l", "slash", "x")
+        await settle(pilot)
+        assert [type(screen) for screen in app.screen_stack[1:]] == [CustomersScreen]
+        # / on the list selects the search text, which x then replaces.
+        assert app.screen.query_one("#search", Input).value == "x"
+        assert app._held_keys is None

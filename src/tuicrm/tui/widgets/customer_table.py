@@ -178,7 +178,7 @@ class CustomerTable(ScrollView, can_focus=True):
         if self._end_wanted:
             self._end_wanted = False
             self.action_end()
-            self._open_if_wanted()
+        self._open_if_wanted()
         if total < int(self.scroll_y) + self.page_height:
             self.refresh()  # lines past the end were waiting for rows: now blank
 
@@ -306,6 +306,9 @@ class CustomerTable(ScrollView, can_focus=True):
 
     def _open_if_wanted(self) -> None:
         if self._open_wanted != self.generation or self._end_wanted:
+            return
+        if self.total is not None and self.cursor >= self.total:
+            self._forget_open()  # nothing there to open: an empty list
             return
         current = self.current
         if current is not None:
