@@ -82,7 +82,8 @@ class TuiCrmApp(App[None]):
         self.user = user
         self.today = today
         self.labels = Labels(language or language_from_environment())
-        # Keys that arrived while a profile was being read, for the profile (hold_keys).
+        # Keys held while a key, a profile read or a pushed screen is under way
+        # (hold_keys): how many holds, and which round of holding a quiet-check is for.
         self._held_keys: list[events.Key] | None = None
         self._holds = 0
         self._hold_cycle = 0
