@@ -43,3 +43,15 @@ def test_the_first_frame_needs_neither_pydantic_nor_sqlite_utils(module: str) ->
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+@pytest.mark.parametrize("module", [
+    "tuicrm.core.store.bulk", "tuicrm.core.io.api", "tuicrm.core.namekeys", "tuicrm.cli_io",
+])
+def test_pypinyin_loads_only_when_a_name_is_keyed(module: str) -> None:
+    """Export, undo and the list of batches never spell a name: pypinyin's dictionaries
+    (55 MB, ~0.2 s) are loaded by the first name keyed, not by importing the code."""
+    code = f"import sys, {module}; print('pypinyin' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
