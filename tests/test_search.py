@@ -221,7 +221,7 @@ def test_an_index_built_in_bulk_is_left_in_one_segment(
     from tuicrm.core.store import searchbuild
 
     # A small memory for new terms, so that the build writes many segments.
-    monkeypatch.setattr(searchbuild, "FTS_LOAD_HASH_BYTES", 4096)
+    monkeypatch.setattr(searchbuild, "BUILD_HASH_BYTES", 4096)
     monkeypatch.setattr(store_module, "FTS_LOAD_HASH_BYTES", 4096)
     with Store(tmp_path / "bulk.db") as store:
         generate(store, 300, seed=4, end=dt.date(2024, 3, 1))

@@ -81,11 +81,13 @@ class Conflict(StoreError):
 Segmenter = Callable[["Store", Sequence[int] | None], Any]
 
 
-def insert_gram_runs(conn: sqlite3.Connection, runs: Mapping[str, Sequence[int]]) -> None:
+def insert_gram_runs(conn: sqlite3.Connection, runs: Mapping[str, Sequence[int]],
+                     table: str = "name_grams") -> None:
     """Insert each gram's ids (see :meth:`Store.add_gram_runs`) through ``conn``, which
-    may also be a scratch database's; a run may be a list or an ``array``."""
+    may also be a scratch database's, into ``table`` (one like name_grams); a run may be
+    a list or an ``array``."""
     conn.executemany(
-        "INSERT INTO name_grams (gram, customer_id) SELECT ?, value FROM json_each(?)",
+        f"INSERT INTO {table} (gram, customer_id) SELECT ?, value FROM json_each(?)",
         ((gram, json.dumps(list(runs[gram]))) for gram in sorted(runs)))
 
 

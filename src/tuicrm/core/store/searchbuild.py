@@ -7,25 +7,27 @@ threads as one string); a thread with its own connection builds the index in a s
 database next to the store while the loader segments and indexes, and merges it into
 one segment (see OPTIMIZE_SQL); then the store takes the finished index over by copying
 the FTS5 table's shadow tables, which hold the same format for the same table
-definition. The short-query grams of the load go the same way: the thread appends them
-while the loader segments and builds indexes, or works them out from the documents' names
-as they come (a recursive SQL step a character, on this core and not the loader's), and
-the store copies the finished table (SQLite copies an identical table's records without
-decoding them)."""
+definition. The short-query grams of the load go the same way: the thread appends the
+batches the loader gathers (:class:`GramBatches`, gram by gram in key order) and merges
+them at the end, or works them out from the documents' names as they come (a recursive
+SQL step a character, then a sort: five times the CPU), and the store copies the finished
+table (SQLite copies an identical table's records without decoding them)."""
 
 from __future__ import annotations
 
 import contextlib
+import operator
 import os
 import queue
 import sqlite3
 import sys
 import threading
+from array import array
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tuicrm.core.store import (
-    FTS_LOAD_HASH_BYTES,
     OPTIMIZE_SQL,
     Store,
     StoreError,
@@ -36,6 +38,16 @@ from tuicrm.core.store import (
 # leaves it a quarter of a core it shares with the writer; with 10 (a tenth) the other
 # jobs of a busy machine starved it (a million customers took 9 minutes at a load of 4-5).
 BUILDER_NICENESS = 5
+
+# Runs of documents queued for the builder at most: when it falls behind, the loader
+# waits instead of holding every run's JSON (a million customers' runs piled up to
+# 455 MiB when a reading process took the builder's core).
+RUNS_AHEAD = 3
+
+# Bytes of new terms the builder's full-text index holds before it writes a segment. With
+# its merging held back until the end, the size changed nothing in the time it takes
+# (a million documents: 22.8-23.9 CPU s with 8, 16 or 64 MiB) but the memory it takes.
+BUILD_HASH_BYTES = 16 * 1024 * 1024
 
 # The shadow tables of a full-text table that hold its documents and index (its config
 # stays the store's own).
@@ -66,6 +78,51 @@ _SORT_GRAMS_SQL = ("INSERT OR IGNORE INTO name_grams (gram, customer_id) "
                    "SELECT gram, customer_id FROM load_grams ORDER BY 1, 2")
 
 
+#: Names whose grams GramBatches gathers before handing them over: each batch goes to a
+#: table of its own (see SearchIndexBuilder._append_grams); ~20 MB of ids a batch.
+GRAM_BATCH = 100_000
+
+
+class GramBatches:
+    """The 1- and 2-character grams (text.name_grams) of a load's new names, gathered as
+    each gram's ids in ascending order and handed over in batches.
+
+    A few dictionary appends a name, where the builder's SQL made and then sorted twenty
+    million pairs for a million names (25 CPU seconds against 4, plus 5 to append them).
+    """
+
+    def __init__(self, batch: int = GRAM_BATCH) -> None:
+        self.batch = batch
+        self.gathered = 0
+        self.runs: defaultdict[str, array[int]] = defaultdict(_ids)
+
+    def add(self, first_id: int, norms: Sequence[str]) -> GramRuns | None:
+        """Gather the grams of these names (ids from ``first_id`` on, above every id
+        gathered before); a batch once it is full."""
+        runs = self.runs
+        pair = operator.add
+        for customer_id, norm in enumerate(norms, first_id):
+            grams = set(norm)
+            grams.update(map(pair, norm, norm[1:]))
+            for gram in grams:
+                runs[gram].append(customer_id)
+        self.gathered += len(norms)
+        return self.take() if self.gathered >= self.batch else None
+
+    def take(self) -> GramRuns | None:
+        """The grams gathered since the last batch (``None`` when there are none)."""
+        if not self.gathered:
+            return None
+        runs = dict(self.runs)
+        self.runs = defaultdict(_ids)
+        self.gathered = 0
+        return runs
+
+
+def _ids() -> array[int]:
+    return array("I")
+
+
 class SearchIndexBuilder:
     """Builds the customers' full-text index of ``store`` on a thread of its own.
 
@@ -86,8 +143,9 @@ class SearchIndexBuilder:
         self.table_sql, self.grams_sql = (store.conn.execute(
             "SELECT sql FROM sqlite_master WHERE name = ?", [name]).fetchone()[0]
             for name in ("customer_search", "name_grams"))
-        self.runs: queue.Queue[str | GramRuns | None] = queue.Queue()
+        self.runs: queue.Queue[str | GramRuns | None] = queue.Queue(maxsize=RUNS_AHEAD)
         self.has_grams = self.grams_from_documents = grams_from_documents
+        self.gram_batches = 0
         self.ended = False
         self.error: BaseException | None = None
         self.attached_to: Store | None = None
@@ -105,7 +163,7 @@ class SearchIndexBuilder:
         self.runs.put(run)
 
     def add_grams(self, runs: GramRuns) -> None:
-        """Queue the load's name grams, after its last run of documents."""
+        """Queue name grams of the load: each batch's ids above the earlier batches'."""
         self.has_grams = True
         self.runs.put(runs)
 
@@ -127,7 +185,7 @@ class SearchIndexBuilder:
                 conn.execute("PRAGMA synchronous = OFF")
                 conn.execute(self.table_sql)
                 conn.execute("INSERT INTO customer_search (customer_search, rank) "
-                             "VALUES ('hashsize', ?)", [FTS_LOAD_HASH_BYTES])
+                             "VALUES ('hashsize', ?)", [BUILD_HASH_BYTES])
                 # No merging while the documents come in: the optimize at the end merges
                 # every segment once (a tenth less work than merging them as they pile up).
                 conn.execute("INSERT INTO customer_search (customer_search, rank) "
@@ -142,11 +200,13 @@ class SearchIndexBuilder:
                         if self.grams_from_documents:
                             conn.execute(_RUN_GRAMS_SQL, [run])
                     else:
-                        insert_gram_runs(conn, run)
+                        self._append_grams(conn, run)
                 read_all = True
                 if self.grams_from_documents:
                     conn.execute(_SORT_GRAMS_SQL)
                     conn.execute("DROP TABLE load_grams")
+                elif self.gram_batches > 1:
+                    self._merge_grams(conn)
                 conn.execute(OPTIMIZE_SQL)
                 conn.execute("COMMIT")
             finally:
@@ -155,6 +215,29 @@ class SearchIndexBuilder:
             self.error = exc
             while not read_all and self.runs.get() is not None:  # let the loader go on
                 pass
+
+    def _append_grams(self, conn: sqlite3.Connection, runs: GramRuns) -> None:
+        """The first batch of grams goes into the table; each later one into a table of
+        its own, in key order: appending is cheap, inserting among the earlier batches'
+        ids is not (a million names' grams in four batches: 5.4 s appended to four
+        tables, then 6.4 s to merge them, against 9.5 s inserted in one table, which
+        also ends up a fifth larger)."""
+        table = "name_grams" if not self.gram_batches else f"gram_batch_{self.gram_batches}"
+        if self.gram_batches:
+            conn.execute(self.grams_sql.replace("name_grams", table, 1))
+        insert_gram_runs(conn, runs, table)
+        self.gram_batches += 1
+
+    def _merge_grams(self, conn: sqlite3.Connection) -> None:
+        """Merge the batches' tables into one: each is in key order, so SQLite merges
+        them as they are read instead of sorting every pair."""
+        conn.execute("ALTER TABLE name_grams RENAME TO gram_batch_0")
+        conn.execute(self.grams_sql)
+        tables = [f"gram_batch_{n}" for n in range(self.gram_batches)]
+        conn.execute("INSERT INTO name_grams (gram, customer_id) " + " UNION ALL ".join(
+            f"SELECT gram, customer_id FROM {table}" for table in tables) + " ORDER BY 1, 2")
+        for table in tables:
+            conn.execute(f"DROP TABLE {table}")
 
     def adopt(self, store: Store) -> None:
         """Wait for the index and copy it into ``store`` (inside its write transaction),
