@@ -4,8 +4,10 @@ duplicates, refused files, undo, the round trip and a killed import."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
+import select
 import signal
 import sqlite3
 import subprocess
@@ -19,9 +21,11 @@ from click.testing import CliRunner
 from tuicrm.cli import cli
 from tuicrm.core.io.api import export_file, import_file, preview
 from tuicrm.core.io.layout import headers
+from tuicrm.core.rules import default_rules
 from tuicrm.core.seed import demo_records
 from tuicrm.core.store import Store
 from tuicrm.core.store.bulk import undo_batch
+from tuicrm.core.store.segments import RulesSegmenter, state
 from tuicrm.core.text import name_grams, normalize_name
 
 TEMPLATE_HEADERS = headers("customers")
@@ -175,7 +179,13 @@ def _imported_state(db: Path) -> dict[str, list[Any]]:
                   "FROM customer_search ORDER BY rowid",
         "grams": "SELECT gram, customer_id FROM name_grams ORDER BY gram, customer_id",
         "letters": "SELECT * FROM name_letters ORDER BY 1, 2, 3",
-        "followups": "SELECT customer_id, date, content FROM followups ORDER BY id",
+        "followups": "SELECT id, customer_id, date, method, content, feedback, owner, "
+                     "next_date FROM followups ORDER BY id",
+        "todos": "SELECT customer_id, followup_id, text, due, owner FROM todos ORDER BY id",
+        "contacts": "SELECT id, customer_id, name, title, cares_about FROM contacts "
+                    "ORDER BY id",
+        "plans": "SELECT id, customer_id, customer_type, goal FROM strategy_plans ORDER BY id",
+        "actions": "SELECT plan_id, action, owner FROM strategy_actions ORDER BY id",
         "tags": "SELECT customer_id, dimension, value FROM tags ORDER BY 1, 2, 3",
         "audit": "SELECT customer_id, action, new FROM audit ORDER BY customer_id, id",
         "indexes": "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name",
@@ -185,33 +195,126 @@ def _imported_state(db: Path) -> dict[str, list[Any]]:
     return state
 
 
-def test_a_big_import_into_an_empty_database_builds_the_same_search_index(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The path of a million rows (index and grams built on another thread, rows in
-    chunks) gives what the ordinary path gives, names repeated across chunks included."""
-    from tuicrm.core.store import bulk
+_LATER_ROWS = {
+    "names repeated across chunks": [
+        ["A科技有限公司", "", "", "", "", "90", "", "", "",
+         "2024-03-01:确认采购预算/同意下月签约", "", ""],
+        ["D集团", "", "", "", "", "", "", "", "", "", "已签约", ""]],
+    "a name repeated in a chunk": [
+        ["F工作室", "", "", "", "", "", "", "", "", "", "", ""],
+        ["E集团", "", "", "", "", "", "", "", "", "", "已签约", ""],
+        ["E集团", "", "", "", "", "", "", "", "", "2024-03-01:确认采购预算/同意下月签约",
+         "", ""]],
+    "every name once": [
+        ["E集团", "", "", "", "", "", "", "", "", "2024-03-01:确认采购预算/同意下月签约",
+         "已签约", ""],
+        ["F恒达集团", "", "", "", "", "", "", "", "", "", "", ""]],
+}
 
-    later = [["A科技有限公司", "", "", "", "", "90", "", "", "",
-              "2024-03-01:确认采购预算/同意下月签约", "", ""],
-             ["D集团", "", "", "", "", "", "", "", "", "", "已签约", ""]]
-    path = write_csv(tmp_path / "big.csv", TEMPLATE_ROWS + later)
+
+@pytest.mark.parametrize("later", list(_LATER_ROWS))
+@pytest.mark.parametrize("gram_batch", [1, 3, 10**6])
+def test_a_big_import_into_an_empty_database_builds_the_same_search_index(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, later: str, gram_batch: int,
+        ) -> None:
+    """The path of a million rows (a fresh load: rows planned by a child process, grams
+    gathered in batches, the index built on another thread) gives what the ordinary path
+    gives; at a name repeated within or across chunks it goes on the ordinary way."""
+    from tuicrm.core.store import bulk, searchbuild
+
+    handed: list[int] = []
+    add_grams = searchbuild.SearchIndexBuilder.add_grams
+
+    def count_grams(builder: searchbuild.SearchIndexBuilder, runs: Any) -> None:
+        handed.append(sum(len(ids) for ids in runs.values()))
+        add_grams(builder, runs)
+
+    monkeypatch.setattr(searchbuild.SearchIndexBuilder, "add_grams", count_grams)
+    written: list[bool] = []  # each chunk planned by the child: written as planned?
+    write_fresh = bulk.BulkImport._write_fresh
+
+    def note_chunk(self: bulk.BulkImport, plan: bulk.FreshChunk) -> bool:
+        written.append(write_fresh(self, plan))
+        return written[-1]
+
+    monkeypatch.setattr(bulk.BulkImport, "_write_fresh", note_chunk)
+    path = write_csv(tmp_path / "big.csv", TEMPLATE_ROWS + _LATER_ROWS[later])
     monkeypatch.setattr(bulk, "CHUNK", 2)
     monkeypatch.setattr(bulk, "DOCUMENT_RUN", 3)
+    monkeypatch.setattr(searchbuild.GramBatches.__init__, "__defaults__", (gram_batch,))
     states = []
+    created = {"names repeated across chunks": 5, "a name repeated in a chunk": 7,
+               "every name once": 7}[later]
     for big_from in (10**9, 1):
         monkeypatch.setattr(bulk, "BIG_IMPORT", big_from)
         db = tmp_path / f"import-{big_from}.db"
+        progressed: list[int] = []
         with Store(db) as fresh:
-            summary = import_file(fresh, path, user="tester")
-            assert (summary.created, summary.rejected_count) == (5, 0)
-            assert [c.name for c in fresh.search("已签约")] == ["D集团"]
-            assert [c.name for c in fresh.search("下月签约")] == ["A科技有限公司"]
-            assert [c.name for c in fresh.search("恒")] == []
-            assert [c.name for c in fresh.search("集团")] == ["D集团"]
+            summary = import_file(fresh, path, user="tester", progress=progressed.append)
+            assert (summary.created, summary.rejected_count) == (created, 0)
+            assert sum(progressed) == summary.rows == len(TEMPLATE_ROWS) + len(
+                _LATER_ROWS[later])
+            assert [c.name for c in fresh.search("下月签约")][:1] == [
+                "E集团" if later != "names repeated across chunks" else "A科技有限公司"]
+            assert {c.name for c in fresh.search("集")} == {
+                "names repeated across chunks": {"D集团"},
+                "a name repeated in a chunk": {"D集团", "E集团"},
+                "every name once": {"D集团", "E集团", "F恒达集团"}}[later]
             assert fresh.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert not Path(f"{db}.search-build").exists()
-        states.append(_imported_state(db))
+        states.append({**_imported_state(db), "notes": summary.notes})
     assert states[0] == states[1]
+    assert bool(states[1]["notes"]) == (later != "every name once")  # "row 7: ... row 2"
+    assert sum(handed) == len(states[1]["grams"])  # gathered here, in batches
+    assert len(handed) > 1 if gram_batch < created else len(handed) == 1
+    # Fresh until the chunk with a name seen before; the rest the ordinary way.
+    assert written == {"names repeated across chunks": [True, True, False],
+                       "a name repeated in a chunk": [True, True, True, False],
+                       "every name once": [True] * 4}[later]
+
+
+@pytest.mark.parametrize("table", ["customers", "needs"])
+def test_a_fresh_load_of_the_demo_data_writes_what_the_ordinary_import_writes(
+        demo_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str,
+        ) -> None:
+    """Every table a fresh load fills (customers, tags, follow-ups, plans, contacts,
+    grams, search documents, history) holds what the ordinary import gives."""
+    from tuicrm.core.store import bulk, searchbuild
+
+    path = tmp_path / f"{table}.csv"
+    export_file(demo_store, path, table=table)  # type: ignore[arg-type]
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    monkeypatch.setattr(searchbuild.GramBatches.__init__, "__defaults__", (3,))
+    written: list[int] = []
+    write_fresh = bulk.BulkImport._write_fresh
+
+    def note_chunk(self: bulk.BulkImport, plan: bulk.FreshChunk) -> bool:
+        written.append(plan.rows)
+        return write_fresh(self, plan)
+
+    monkeypatch.setattr(bulk.BulkImport, "_write_fresh", note_chunk)
+    states = []
+    for big_from in (10**9, 1):
+        monkeypatch.setattr(bulk, "BIG_IMPORT", big_from)
+        db = tmp_path / f"{table}-{big_from}.db"
+        segmenter = RulesSegmenter(default_rules(), dt.date(2024, 6, 1))
+        with Store(db, segmenter=segmenter) as fresh:
+            summary = import_file(fresh, path, table=table, user="tester")  # type: ignore[arg-type]
+            assert summary.created == demo_store.customer_count()
+            assert not summary.rejected
+            segmented = state(fresh)
+            if big_from == 1:  # a fresh load says everyone is segmented, as of when
+                assert segmented is not None
+                assert (segmented["as_of"], segmented["customers"]) == ("2024-06-01",
+                                                                       summary.created)
+            history = sorted(fresh.conn.execute(
+                "SELECT customer_id, kind, old, new, reason FROM tier_history"))
+        states.append({**_imported_state(db), "history": history})
+    assert states[0] == states[1]
+    assert states[1]["history"] and all(c[9] for c in states[1]["customers"])  # tiers
+    assert sum(written) == demo_store.customer_count() and len(written) > 2
+    assert states[1]["contacts"] if table == "needs" else (
+        states[1]["followups"] and states[1]["plans"])
 
 
 @pytest.mark.parametrize(("case", "error"), [
@@ -230,7 +333,7 @@ def test_a_big_import_that_fails_leaves_the_empty_database_as_it_was(
     if error is None:
         rows.append(["坏金额公司", "", "", "", "", "很多", "", "", "", "", "", ""])
     else:
-        monkeypatch.setattr(searchbuild, "_SORT_GRAMS_SQL", "SELECT gram FROM nowhere")
+        monkeypatch.setattr(searchbuild, "OPTIMIZE_SQL", "SELECT gram FROM nowhere")
     path = write_csv(tmp_path / "big.csv", rows)
     monkeypatch.setattr(bulk, "BIG_IMPORT", 1)
     db = tmp_path / "empty.db"
@@ -434,6 +537,12 @@ def test_core_io_imports_without_textual() -> None:
     assert out.stdout.strip() == "False"
 
 
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    return [int(c) for task in tasks.iterdir()
+            for c in (task / "children").read_text().split()]
+
+
 def test_killed_import_leaves_the_database_as_before(tmp_path: Path) -> None:
     db = tmp_path / "kill.db"
     with Store(db):
@@ -458,8 +567,14 @@ def test_killed_import_leaves_the_database_as_before(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             continue
         pytest.fail("the import finished before it could be killed")
+    # The process reading the file (a fresh load) notices when it next hands rows
+    # over, and ends.
+    children = [os.pidfd_open(pid) for pid in _children(proc.pid)]
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    for child in children:
+        assert select.select([child], [], [], 30)[0], "the reading process lives on"
+        os.close(child)
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 0

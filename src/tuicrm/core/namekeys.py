@@ -19,14 +19,15 @@ from tuicrm.core.text import _HAN, normalize_name, pinyin_full, pinyin_initials
 # the common rests (科技有限公司) between clears without every name held at once. On the
 # million names of a generated export, 50,000 took 8.2 s, 200,000 6.2 s, a million 5.6 s
 # (and 120 MiB more).
-_MEMO_LIMIT = 200_000
+MEMO_LIMIT = 200_000
 _RUNS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[^\u3400-\u9fff\uf900-\ufaff]+")
 
 
 class NameKeys:
     """Computes ``(name_norm, pinyin, initials)`` as :mod:`tuicrm.core.text` does, fast."""
 
-    def __init__(self) -> None:
+    def __init__(self, memo: int = MEMO_LIMIT) -> None:
+        self.memo = memo
         self._runs: dict[str, tuple[str, str]] = {}
         self._words: dict[str, tuple[str, str] | None] = {}
         # pypinyin (55 MB of dictionaries, ~0.2 s) is loaded by the first name keyed:
@@ -77,7 +78,7 @@ class NameKeys:
                 done = keys
             # A whole name rarely comes back; the rest of one (科技有限公司) does.
             if not whole:
-                if len(self._runs) > _MEMO_LIMIT:
+                if len(self._runs) > self.memo:
                     self._runs.clear()
                 self._runs[run] = done
         return done

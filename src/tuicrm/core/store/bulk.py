@@ -8,6 +8,13 @@ documents and the names' grams to a
 :class:`~tuicrm.core.store.searchbuild.SearchIndexBuilder`, which indexes them on the
 other core while the rows go in and segmentation runs. (A writer thread beside the
 reading one lost time: each statement hands the GIL over and waits to get it back.)
+
+A big customer list into an empty database is a *fresh load*: every valid row is a new
+customer, so the ids are known ahead and a forked child process reads, checks and keys
+the rows and works out each table's rows (:class:`FreshPlanner`), while this process only
+writes them. A name that comes twice ends the fresh load at its chunk: the chunks before it
+stay, and the rest of the file is read here and imported the ordinary way.
+
 Each import is a batch: the rows it created carry its id, and the old value of every
 field it changed is kept, so :func:`undo_batch` can put everything back.
 """
@@ -19,17 +26,19 @@ import json
 import sqlite3
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
+from itertools import count, islice
 from pathlib import Path
 from typing import Any
 
+from tuicrm.core.io.aside import Aside, can_fork
 from tuicrm.core.io.records import ImportRow, RowError
 from tuicrm.core.models import Customer
 from tuicrm.core.namekeys import NameKeys
 from tuicrm.core.store import Store, _customer_values, utc_now
 from tuicrm.core.store.indexing import create_indexes
-from tuicrm.core.store.searchbuild import SearchIndexBuilder
+from tuicrm.core.store.searchbuild import GramBatches, SearchIndexBuilder
 from tuicrm.core.text import normalize_name
 
 #: The name keys (normalised name, pinyin, initials) of a chunk's valid rows, in order.
@@ -53,6 +62,9 @@ BIG_IMPORT = 50_000
 #: At a million rows, 32 MiB instead of 64 took the peak from 417 to 356 MiB and the
 #: import from 108.6 to 104.4 s.
 CACHE_KIB = 32_768
+#: Name rests the reading process of a fresh load memoises (see namekeys): its memory
+#: adds to the writer's (a million names: 338 MiB in all with 50,000, 71.1 s).
+FRESH_MEMO = 50_000
 #: Indexes kept during a big import: the ones the import itself looks rows up by.
 _LOOKUP_COLUMNS = frozenset(("customer_id", "plan_id", "followup_id", "batch_id"))
 _DROPPABLE_TABLES = ("customers", "followups", "todos", "tags")
@@ -77,12 +89,14 @@ _OWN_COLUMNS = ("id", "name", "name_norm", "pinyin", "initials", "last_contact_d
 _KINDS = ("enterprise", "individual")
 _INSERT_FOLLOWUP = (
     "INSERT INTO followups (id, customer_id, date, method, participants, content, feedback, "
-    "owner, next_date, entered_at, import_batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "owner, next_date, entered_at, import_batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {now}, "
+    "{batch})"
 )
 _INSERT_TODO = (
     "INSERT INTO todos (customer_id, followup_id, text, due, owner, done, import_batch) "
-    "VALUES (?, ?, ?, ?, ?, 0, ?)"
+    "VALUES (?, ?, ?, ?, ?, 0, {batch})"
 )
+_NEXT_DUE = "UPDATE customers SET next_due_manual = ? WHERE id = ?"
 # The batch id is written into the statements that run for every row (one value fewer
 # to bind a row); it is an integer this module assigned.
 _INSERT_TAG = (
@@ -107,7 +121,7 @@ _INSERT_ACTION = (
 )
 _INSERT_CONTACT = (
     "INSERT INTO contacts (customer_id, name, title, cares_about, import_batch) "
-    "VALUES (?, ?, ?, ?, ?)"
+    "VALUES (?, ?, ?, ?, {batch})"
 )
 #: What undo may write back, per table: the fields an import can change.
 _UNDOABLE = {
@@ -195,6 +209,9 @@ class BulkImport:
         self.full_reindex = False
         self.batch_id = 0
         self.expected_rows = expected_rows
+        # A big customer list into an empty database is a fresh load (see _fresh).
+        self.fresh = False
+        self.grams = GramBatches()
         self._dropped_indexes: list[str] = []
         # The file row that created each customer, by id - first new id: what a later row
         # of the same customer is reported against (an array, not a dict of a million names).
@@ -213,7 +230,8 @@ class BulkImport:
 
     def run(self, rows: Iterable[ImportRow]) -> ImportSummary:
         """Import ``rows``; nothing is written when any row is invalid (unless
-        ``skip_invalid``) or on a dry run."""
+        ``skip_invalid``) or on a dry run. ``rows`` is read again from the start if a
+        fresh load (see :meth:`_fresh`) must go on the ordinary way."""
         summary = self.summary
         cache = self.conn.execute("PRAGMA cache_size").fetchone()[0]
         # The rows make no reference cycles; the collector's walks over millions of
@@ -221,12 +239,25 @@ class BulkImport:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            # The builder's scratch database is detached after the transaction ends.
-            with self.store.rollback_journal(self._into_empty()), ExitStack() as builder_stack, \
-                    self.store.write():
+            into_empty = self._into_empty()
+            self.fresh = into_empty and self._fresh()
+            # A fresh load's rows are read and planned by a child process, forked before
+            # the index builder's thread starts; the builder's scratch database is
+            # detached after the transaction ends.
+            with ExitStack() as reading, self.store.rollback_journal(into_empty), \
+                    ExitStack() as builder_stack, self.store.write():
+                plans = reading.enter_context(closing(Aside(FreshPlanner(
+                    self.user).chunks(rows)))) if self.fresh else None
                 self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
                 self._start(builder_stack)
-                self._write_chunks(rows)
+                written = 0 if plans is None else self._write_planned(plans)
+                if written is not None:  # the ordinary way, from the first row not written
+                    if plans is not None:
+                        plans.close()
+                        self._go_ordinary()
+                    self._write_chunks(islice(rows, written, None))
+                if self.builder is not None and (grams := self.grams.take()):
+                    self.builder.add_grams(grams)
                 if summary.dry_run or (summary.rejected and not self.skip_invalid):
                     raise _Rollback
                 self._finish()
@@ -243,6 +274,72 @@ class BulkImport:
         """A big import into a database without customers (see Store.rollback_journal)."""
         return (self.expected_rows >= BIG_IMPORT and not self.summary.dry_run
                 and self.conn.execute("SELECT 1 FROM customers LIMIT 1").fetchone() is None)
+
+    def _fresh(self) -> bool:
+        """Whether this big import into an empty database can be a fresh load: the
+        customer list into a database file with no follow-ups or plans either (so every
+        id starts at 1), and a child process may be forked to read it."""
+        return (self.table in ("customers", "needs") and isinstance(self.store.path, Path)
+                and can_fork() and not any(self.conn.execute(
+                    f"SELECT 1 FROM {table} LIMIT 1").fetchone()
+                    for table in ("followups", "strategy_plans", "name_grams")))
+
+    def _write_planned(self, plans: Iterable[FreshChunk]) -> int | None:
+        """Write a fresh load's chunks; ``None`` once all are written, or how many rows
+        were when one cannot be written as planned."""
+        written = 0
+        for plan in plans:
+            if not self.fresh or not self._write_fresh(plan):
+                return written
+            written += plan.rows
+        return None
+
+    def _go_ordinary(self) -> None:
+        """Go on the ordinary way after the chunks a fresh load wrote (its ids are dense
+        from 1, so the next ones follow the largest)."""
+        self.fresh = False
+        for attribute, table in (("next_customer", "customers"),
+                                 ("next_followup", "followups"),
+                                 ("next_plan", "strategy_plans")):
+            row = self.conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()
+            setattr(self, attribute, int(row[0]) + 1)
+
+    def _write_fresh(self, plan: FreshChunk) -> bool:
+        """Write what the reading process worked out for a chunk of a fresh load; false
+        (having written nothing of it) when a name in it comes twice."""
+        if plan.repeated:
+            return False
+        try:
+            for shape, values in plan.customers.items():
+                self.conn.executemany(self._insert_customer_sql(shape), values)
+        except sqlite3.IntegrityError:  # the name of a customer of an earlier chunk
+            # Take back the chunk's customers written before it (a savepoint around
+            # every chunk would journal each index page it touches: 11 s, not 7.6).
+            self.conn.execute("DELETE FROM customers WHERE id >= ?", [plan.first_id])
+            return False
+        s = self.summary
+        s.rows += plan.rows
+        for row in plan.rejected:
+            self._reject(row, row.errors)
+        self._first_rows.extend(plan.row_numbers)
+        created = sum(map(len, plan.customers.values()))
+        s.created += created
+        s.added += len(plan.followups)
+        self.next_customer = plan.first_id + created
+        for template, values in ((_INSERT_TAG, plan.tags),
+                                 (_INSERT_FOLLOWUP, plan.followups),
+                                 (_INSERT_TODO, plan.todos), (_NEXT_DUE, plan.next_dues),
+                                 (_NEW_PLAN, plan.plans), (_NEW_ACTION, plan.actions),
+                                 (_INSERT_CONTACT, plan.contacts)):
+            if values:
+                self.conn.executemany(self._sql(template), values)
+        if self.builder is not None and created:
+            self._documents(plan.first_id, self.next_customer - 1)
+            # The grams here, not in the reading process: this one waits for it.
+            self._add_grams(plan.first_id, plan.norms)
+        if self.progress and plan.rows:
+            self.progress(plan.rows)
+        return True
 
     def _write_chunks(self, rows: Iterable[ImportRow]) -> None:
         keyed = self.table in ("customers", "needs")
@@ -275,14 +372,16 @@ class BulkImport:
         self.next_followup = next_id("followups")
         self.next_plan = next_id("strategy_plans")
         self.first_customer = self.next_customer
+        if self.fresh and (self.next_customer, self.next_followup, self.next_plan) != (1, 1, 1):
+            self.fresh = False  # the database changed since the import began
         if (self.expected_rows >= BIG_IMPORT and not self.summary.dry_run
                 and self.expected_rows >= self._customer_count()):
             self._drop_indexes()
             if (self.first_customer == 1 and self.table in ("customers", "needs")
                     and isinstance(self.store.path, Path)
                     and not self.conn.execute("SELECT 1 FROM name_grams LIMIT 1").fetchone()):
-                self.builder = builder_stack.enter_context(
-                    SearchIndexBuilder(self.store, grams_from_documents=True))
+                self.builder = builder_stack.enter_context(SearchIndexBuilder(
+                    self.store, grams_from_documents=not self.fresh))
 
     def _customer_count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM customers").fetchone()[0])
@@ -435,6 +534,15 @@ class BulkImport:
         self._children(children)
         if self.builder is not None and inserts:
             self._documents(inserts[0][0], inserts[-1][0])
+            if not self.builder.grams_from_documents:  # after a fresh load's chunks
+                self._add_grams(inserts[0][0], [keys[0] for _, _, keys in inserts])
+
+    def _add_grams(self, first_id: int, norms: Sequence[str]) -> None:
+        """Gather the grams of new customers with ids from ``first_id`` on, handing the
+        builder each full batch."""
+        assert self.builder is not None
+        if (grams := self.grams.add(first_id, norms)) is not None:
+            self.builder.add_grams(grams)
 
     def _documents(self, first_id: int, last_id: int) -> None:
         """Hand the builder the search documents of these new customers, in runs of
@@ -461,20 +569,14 @@ class BulkImport:
         45 columns of a million rows one by one was most of the time of writing them)."""
         shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for customer_id, row, keys in inserts:
-            fields = row.fields
-            if row.custom or fields.get("kind", "enterprise") not in _KINDS:
-                fields = dict(fields)
-                if row.custom:
-                    fields["custom"] = json.dumps(row.custom, ensure_ascii=False,
-                                                  sort_keys=True)
-                if fields.get("kind", "enterprise") not in _KINDS:
-                    fields["kind"] = "enterprise"
-            last_contact = max((f["date"] for f in row.followups if f.get("date")),
-                               default=None)
-            shapes.setdefault(tuple(fields), []).append(
-                (customer_id, row.name, *keys, last_contact, *fields.values()))
+            _add_customer(shapes, customer_id, row, keys)
         for shape, values in shapes.items():
             self.conn.executemany(self._insert_customer_sql(shape), values)
+
+    def _sql(self, template: str) -> str:
+        """A statement with this batch's id and time written in (``{batch}``, ``{now}``):
+        one value fewer to bind for each of a million rows."""
+        return template.format(batch=int(self.batch_id), now=f"'{self.now}'")
 
     def _insert_customer_sql(self, shape: tuple[str, ...]) -> str:
         sql = self._customer_sql.get(shape)
@@ -527,7 +629,7 @@ class BulkImport:
         for customer_id, row, _ in children:
             tags.extend((customer_id, dim, value) for dim, value in row.tags)
         if tags:
-            self.conn.executemany(_INSERT_TAG.format(batch=int(self.batch_id)), tags)
+            self.conn.executemany(self._sql(_INSERT_TAG), tags)
         followups = [(cid, row, new) for cid, row, new in children if row.followups]
         if followups:
             self._add_followups(followups)
@@ -546,8 +648,8 @@ class BulkImport:
             if row.contacts:
                 self._add_contacts(customer_id, row, new)
         if plans:
-            self.conn.executemany(_NEW_PLAN.format(batch=int(self.batch_id)), plans)
-            self.conn.executemany(_NEW_ACTION.format(batch=int(self.batch_id)), actions)
+            self.conn.executemany(self._sql(_NEW_PLAN), plans)
+            self.conn.executemany(self._sql(_NEW_ACTION), actions)
 
     def _add_followups(self, items: list[tuple[int, ImportRow, bool]]) -> None:
         followups: list[tuple[Any, ...]] = []
@@ -569,21 +671,14 @@ class BulkImport:
                 seen[key] = ()
                 followup_id = self.next_followup
                 self.next_followup += 1
-                owner = record.get("owner", "") or self.user
-                followups.append((
-                    followup_id, customer_id, record["date"], record.get("method") or "其他",
-                    record.get("participants", ""), record["content"],
-                    record.get("feedback", ""), owner, record.get("next_date"),
-                    self.now, self.batch_id))
-                todos.extend((customer_id, followup_id, text, due, todo_owner or owner,
-                              self.batch_id) for text, due, todo_owner in record["todos"])
+                _add_followup(followups, todos, followup_id, customer_id, record, self.user)
                 self.summary.added += 1
                 if not new:
                     refresh.append(customer_id)
                 if record.get("next_date"):
                     self._set_next_due(customer_id, record["next_date"])
-        self.conn.executemany(_INSERT_FOLLOWUP, followups)
-        self.conn.executemany(_INSERT_TODO, todos)
+        self.conn.executemany(self._sql(_INSERT_FOLLOWUP), followups)
+        self.conn.executemany(self._sql(_INSERT_TODO), todos)
         for customer_id in dict.fromkeys(refresh):
             self.conn.execute(
                 "UPDATE customers SET last_contact_date = (SELECT max(date) FROM followups "
@@ -607,9 +702,9 @@ class BulkImport:
                               [new, followup_id])
         have = {t for (t,) in self.conn.execute(
             "SELECT text FROM todos WHERE followup_id = ?", [followup_id])}
-        todos = [(customer_id, followup_id, text, due, owner or record.get("owner", ""),
-                  self.batch_id) for text, due, owner in record["todos"] if text not in have]
-        self.conn.executemany(_INSERT_TODO, todos)
+        todos = [(customer_id, followup_id, text, due, owner or record.get("owner", ""))
+                 for text, due, owner in record["todos"] if text not in have]
+        self.conn.executemany(self._sql(_INSERT_TODO), todos)
         if changes or todos:
             self.summary.updated += 1
         if record.get("next_date"):
@@ -623,8 +718,7 @@ class BulkImport:
             return
         if row[1] != self.batch_id:
             self._change("customers", customer_id, "next_due_manual", row[0], next_date)
-        self.conn.execute("UPDATE customers SET next_due_manual = ? WHERE id = ?",
-                          [next_date, customer_id])
+        self.conn.execute(_NEXT_DUE, [next_date, customer_id])
 
     def _add_actions(self, customer_id: int, row: ImportRow, new: bool) -> None:
         plan = None if new else self.conn.execute(
@@ -655,9 +749,7 @@ class BulkImport:
         have: set[str] = set() if new else {n for (n,) in self.conn.execute(
             "SELECT name FROM contacts WHERE customer_id = ?", [customer_id])}
         fresh = [c for c in row.contacts if c["name"] and c["name"] not in have]
-        self.conn.executemany(_INSERT_CONTACT, [
-            (customer_id, c["name"], c["title"], c["cares_about"], self.batch_id)
-            for c in {c["name"]: c for c in fresh}.values()])
+        self.conn.executemany(self._sql(_INSERT_CONTACT), _contact_values(customer_id, fresh))
         if fresh and not new:
             self._touch(customer_id)
 
@@ -723,6 +815,128 @@ class BulkImport:
                 for action in actions])
             if match is not None and not actions and not changes:
                 self.summary.unchanged += 1
+
+
+@dataclass
+class FreshChunk:
+    """What a chunk of a fresh load writes, worked out by the reading process: each
+    table's rows, ready for ``executemany``, with the ids they take."""
+
+    rows: int = 0
+    rejected: list[ImportRow] = field(default_factory=list)
+    first_id: int = 0
+    customers: dict[tuple[str, ...], list[tuple[Any, ...]]] = field(default_factory=dict)
+    tags: list[tuple[Any, ...]] = field(default_factory=list)
+    followups: list[tuple[Any, ...]] = field(default_factory=list)
+    todos: list[tuple[Any, ...]] = field(default_factory=list)
+    next_dues: list[tuple[Any, ...]] = field(default_factory=list)
+    plans: list[tuple[Any, ...]] = field(default_factory=list)
+    actions: list[tuple[Any, ...]] = field(default_factory=list)
+    contacts: list[tuple[Any, ...]] = field(default_factory=list)
+    #: The new customers' normalised names and file rows, in id order.
+    norms: list[str] = field(default_factory=list)
+    row_numbers: list[int] = field(default_factory=list)
+    #: A name comes twice in the chunk: the load cannot be fresh.
+    repeated: bool = False
+
+
+class FreshPlanner:
+    """Plans a fresh load chunk by chunk: the customer list into a database without
+    customers, follow-ups or plans, each row a new customer.
+
+    A fresh load's ids are known ahead (1, 2, ... for the valid rows), so the reading
+    process can work out each table's rows and the names' grams the way
+    :class:`BulkImport` does for new customers, and the writing process only writes them.
+    That holds until a name comes twice; then the writer goes on the ordinary way.
+    """
+
+    def __init__(self, user: str, size: int = 0) -> None:
+        self.user = user
+        self.size = size or CHUNK
+        self.keys = NameKeys(FRESH_MEMO)
+        self.next_customer = self.next_followup = self.next_plan = 1
+
+    def chunks(self, rows: Iterable[ImportRow]) -> Iterator[FreshChunk]:
+        """The plans of ``rows``' chunks."""
+        iterator = iter(rows)
+        while chunk := list(islice(iterator, self.size)):
+            yield self.plan(chunk)
+
+    def plan(self, chunk: list[ImportRow]) -> FreshChunk:
+        """What this chunk writes (as BulkImport._customers and _children would)."""
+        valid = [row for row in chunk if row.valid]
+        plan = FreshChunk(rows=len(chunk), rejected=[row for row in chunk if not row.valid],
+                          first_id=self.next_customer)
+        keys = [self.keys(row.name) for row in valid]
+        norms = [k[0] for k in keys]
+        if len(set(norms)) < len(norms):
+            plan.repeated = True
+            return plan
+        for customer_id, row, name_keys in zip(count(plan.first_id), valid, keys,
+                                               strict=False):
+            _add_customer(plan.customers, customer_id, row, name_keys)
+            plan.tags.extend((customer_id, dim, value) for dim, value in row.tags)
+        for customer_id, row in zip(count(plan.first_id), valid, strict=False):
+            seen: set[tuple[str, str]] = set()
+            for record in row.followups:
+                key = (record["date"], record["content"])
+                if key in seen:
+                    continue
+                seen.add(key)
+                _add_followup(plan.followups, plan.todos, self.next_followup, customer_id,
+                              record, self.user)
+                self.next_followup += 1
+                if record.get("next_date"):
+                    plan.next_dues.append((record["next_date"], customer_id))
+        for customer_id, row in zip(count(plan.first_id), valid, strict=False):
+            if row.actions:
+                plan.plans.append((self.next_plan, customer_id))
+                owner = row.fields.get("owner", "")
+                plan.actions.extend((self.next_plan, action, owner)
+                                    for action in dict.fromkeys(row.actions))
+                self.next_plan += 1
+            if row.contacts:
+                plan.contacts.extend(_contact_values(
+                    customer_id, [c for c in row.contacts if c["name"]]))
+        self.next_customer += len(valid)
+        plan.norms = norms
+        plan.row_numbers = [row.row for row in valid]
+        return plan
+
+
+def _add_customer(shapes: dict[tuple[str, ...], list[tuple[Any, ...]]], customer_id: int,
+                  row: ImportRow, keys: tuple[str, str, str]) -> None:
+    """Add a new customer's values to those of its shape (the fields its file gives)."""
+    fields = row.fields
+    if row.custom or fields.get("kind", "enterprise") not in _KINDS:
+        fields = dict(fields)
+        if row.custom:
+            fields["custom"] = json.dumps(row.custom, ensure_ascii=False, sort_keys=True)
+        if fields.get("kind", "enterprise") not in _KINDS:
+            fields["kind"] = "enterprise"
+    last_contact = max((f["date"] for f in row.followups if f.get("date")), default=None)
+    shapes.setdefault(tuple(fields), []).append(
+        (customer_id, row.name, *keys, last_contact, *fields.values()))
+
+
+def _add_followup(followups: list[tuple[Any, ...]], todos: list[tuple[Any, ...]],
+                  followup_id: int, customer_id: int, record: dict[str, Any],
+                  user: str) -> None:
+    """Add a new follow-up's values (see _INSERT_FOLLOWUP) and its to-dos'."""
+    owner = record.get("owner", "") or user
+    followups.append((
+        followup_id, customer_id, record["date"], record.get("method") or "其他",
+        record.get("participants", ""), record["content"], record.get("feedback", ""),
+        owner, record.get("next_date")))
+    todos.extend((customer_id, followup_id, text, due, todo_owner or owner)
+                 for text, due, todo_owner in record["todos"])
+
+
+def _contact_values(customer_id: int, contacts: list[dict[str, str]],
+                    ) -> list[tuple[Any, ...]]:
+    """New contacts' values (see _INSERT_CONTACT), one a name: the last row wins."""
+    return [(customer_id, c["name"], c["title"], c["cares_about"])
+            for c in {c["name"]: c for c in contacts}.values()]
 
 
 def _merge(earlier: ImportRow, later: ImportRow) -> None:
