@@ -56,12 +56,18 @@ _SHADOW_TABLES = ("data", "idx", "content", "docsize")
 # Each gram's customer ids in ascending order (what Store.add_gram_runs takes).
 GramRuns = Mapping[str, Sequence[int]]
 
-_INSERT_RUN_SQL = """
-INSERT INTO customer_search (rowid, name, pinyin, initials, contacts, facts, tags, notes)
+_STAGE_RUN_SQL = """
+INSERT INTO load_docs (id, name, pinyin, initials, contacts, facts, tags, notes)
 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
     value ->> 6, value ->> 7
 FROM json_each(?)
 """
+_INDEX_STAGED_SQL = """
+INSERT INTO customer_search (rowid, name, pinyin, initials, contacts, facts, tags, notes)
+SELECT * FROM load_docs WHERE id > ? AND id <= ? ORDER BY id
+"""
+#: Staged documents indexed at a time (a segment each) when no run waits to be staged.
+INDEX_STEP = 20_000
 # The 1- and 2-character grams of a run's names (the documents' ninth element), as
 # text.name_grams makes them; gathered unsorted, then sorted into name_grams once.
 _RUN_GRAMS_SQL = """
@@ -146,6 +152,9 @@ class SearchIndexBuilder:
         self.runs: queue.Queue[str | GramRuns | None] = queue.Queue(maxsize=RUNS_AHEAD)
         self.has_grams = self.grams_from_documents = grams_from_documents
         self.gram_batches = 0
+        # Documents staged (load_docs) but not indexed yet, and the last id indexed.
+        self.staged = False
+        self.indexed = 0
         self.ended = False
         self.error: BaseException | None = None
         self.attached_to: Store | None = None
@@ -193,15 +202,21 @@ class SearchIndexBuilder:
                 conn.execute(self.grams_sql)
                 if self.grams_from_documents:
                     conn.execute("CREATE TABLE load_grams (gram TEXT, customer_id INTEGER)")
+                conn.execute("CREATE TABLE load_docs (id INTEGER PRIMARY KEY, name, pinyin, "
+                             "initials, contacts, facts, tags, notes)")
                 conn.execute("BEGIN")
-                while (run := self.runs.get()) is not None:
+                while (run := self._next_run(conn)) is not None:
                     if isinstance(run, str):
-                        conn.execute(_INSERT_RUN_SQL, [run])
+                        conn.execute(_STAGE_RUN_SQL, [run])
+                        self.staged = True
                         if self.grams_from_documents:
                             conn.execute(_RUN_GRAMS_SQL, [run])
                     else:
                         self._append_grams(conn, run)
                 read_all = True
+                while self._index_staged(conn):
+                    pass
+                conn.execute("DROP TABLE load_docs")
                 if self.grams_from_documents:
                     conn.execute(_SORT_GRAMS_SQL)
                     conn.execute("DROP TABLE load_grams")
@@ -215,6 +230,31 @@ class SearchIndexBuilder:
             self.error = exc
             while not read_all and self.runs.get() is not None:  # let the loader go on
                 pass
+
+    def _next_run(self, conn: sqlite3.Connection) -> str | GramRuns | None:
+        """The next run handed over; while none waits, index staged documents.
+
+        Runs are staged as they come (appended to a plain table) and indexed when
+        nothing else is to be done: the loader never waits for the index to take a run,
+        and what is not indexed while both cores are busy is indexed while the loader
+        segments and rebuilds indexes on one (a million customers: 67.5 and 69.2 s
+        against 70.0 and 72.0 s indexed as they came, back to back)."""
+        while self.staged:
+            try:
+                return self.runs.get_nowait()
+            except queue.Empty:
+                self.staged = self._index_staged(conn)
+        return self.runs.get()
+
+    def _index_staged(self, conn: sqlite3.Connection) -> bool:
+        """Index the next staged documents; whether any are left to index."""
+        staged = int(conn.execute("SELECT coalesce(max(id), 0) FROM load_docs").fetchone()[0])
+        if staged <= self.indexed:
+            return False
+        upto = min(staged, self.indexed + INDEX_STEP)
+        conn.execute(_INDEX_STAGED_SQL, [self.indexed, upto])
+        self.indexed = upto
+        return upto < staged
 
     def _append_grams(self, conn: sqlite3.Connection, runs: GramRuns) -> None:
         """The first batch of grams goes into the table; each later one into a table of
