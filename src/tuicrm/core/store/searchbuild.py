@@ -85,7 +85,7 @@ _SORT_GRAMS_SQL = ("INSERT OR IGNORE INTO name_grams (gram, customer_id) "
 
 
 #: Names whose grams GramBatches gathers before handing them over: each batch goes to a
-#: table of its own (see SearchIndexBuilder._append_grams); ~20 MB of ids a batch.
+#: table of its own (see SearchIndexBuilder._append_grams); ~8 MB of ids a batch.
 GRAM_BATCH = 100_000
 
 
