@@ -298,11 +298,17 @@ class BulkImport:
         """Go on the ordinary way after the chunks a fresh load wrote (its ids are dense
         from 1, so the next ones follow the largest)."""
         self.fresh = False
-        for attribute, table in (("next_customer", "customers"),
-                                 ("next_followup", "followups"),
-                                 ("next_plan", "strategy_plans")):
+        self._next_ids()
+
+    def _next_ids(self) -> None:
+        """The next customer, follow-up and plan ids: each above the largest there."""
+        def next_id(table: str) -> int:
             row = self.conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()
-            setattr(self, attribute, int(row[0]) + 1)
+            return int(row[0]) + 1
+
+        self.next_customer = next_id("customers")
+        self.next_followup = next_id("followups")
+        self.next_plan = next_id("strategy_plans")
 
     def _write_fresh(self, plan: FreshChunk) -> bool:
         """Write what the reading process worked out for a chunk of a fresh load; false
@@ -363,14 +369,7 @@ class BulkImport:
             "VALUES (?, ?, ?, ?)", [self.summary.source, self.table, self.user, self.now])
         self.batch_id = int(cursor.lastrowid or 0)
         self.summary.batch_id = self.batch_id
-
-        def next_id(table: str) -> int:
-            row = self.conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()
-            return int(row[0]) + 1
-
-        self.next_customer = next_id("customers")
-        self.next_followup = next_id("followups")
-        self.next_plan = next_id("strategy_plans")
+        self._next_ids()
         self.first_customer = self.next_customer
         if self.fresh and (self.next_customer, self.next_followup, self.next_plan) != (1, 1, 1):
             self.fresh = False  # the database changed since the import began
