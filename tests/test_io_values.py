@@ -6,6 +6,8 @@ import datetime as dt
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tuicrm.core.io.columns import TABLES, guess_table, header_key, map_headers, parse_overrides
 from tuicrm.core.io.layout import headers
@@ -181,3 +183,19 @@ def test_name_keys_match_the_slow_path() -> None:
     keys = NameKeys()
     for name in names:
         assert keys(name) == (normalize_name(name), pinyin_full(name), pinyin_initials(name))
+
+
+# Words, starts of longer words (中国人民大 of 中国人民大学) and characters read
+# differently in different words (重, 行, 长), so random names cut every which way.
+_NAME_PARTS = ("中国人民大", "中国人民大学", "重庆", "重", "长安", "长", "银行", "行长", "行",
+               "长沙", "重工", "工业", "科技", "有限公司", "有限", "北京", "海口", "兰亭",
+               "家居", "商贸", "A", "1", " ", "〇")
+_keyed_twice = NameKeys(memo=3)  # a tiny memo, so rests move between its generations
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_NAME_PARTS), min_size=1, max_size=6).map("".join))
+def test_name_keys_match_the_slow_path_for_any_name(name: str) -> None:
+    expected = (normalize_name(name), pinyin_full(name), pinyin_initials(name))
+    assert NameKeys()(name) == expected
+    assert _keyed_twice(name) == expected

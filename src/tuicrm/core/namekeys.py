@@ -16,9 +16,11 @@ from typing import Any
 from tuicrm.core.text import _HAN, normalize_name, pinyin_full, pinyin_initials
 
 # The memo holds the rests of names (恒达科技有限公司), mostly unique: a bounded one keeps
-# the common rests (科技有限公司) between clears without every name held at once. On the
-# million names of a generated export, 50,000 took 8.2 s, 200,000 6.2 s, a million 5.6 s
-# (and 120 MiB more).
+# the common rests (科技有限公司) without every name held at once. It keeps two
+# generations of this many: a full one becomes the older, whose rests move to the new
+# one as they come back, so the common rests are never dropped. On the million names of a
+# generated export, one generation of 50,000, cleared when full, took 8.2 s, 200,000 6.2 s,
+# a million 5.6 s (and 120 MiB more).
 MEMO_LIMIT = 200_000
 _RUNS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[^\u3400-\u9fff\uf900-\ufaff]+")
 
@@ -29,6 +31,7 @@ class NameKeys:
     def __init__(self, memo: int = MEMO_LIMIT) -> None:
         self.memo = memo
         self._runs: dict[str, tuple[str, str]] = {}
+        self._older: dict[str, tuple[str, str]] = {}
         self._words: dict[str, tuple[str, str] | None] = {}
         # pypinyin (55 MB of dictionaries, ~0.2 s) is loaded by the first name keyed:
         # export, undo and the list of batches import this module and key none (an
@@ -36,13 +39,20 @@ class NameKeys:
         self._pypinyin: ModuleType | None = None
         self._hans: Any = None
         self._cut: Any = None
+        self._prefixes: set[str] | frozenset[str] | None = None
+        self._phrases: Any = None
 
     def _load(self) -> None:
         import pypinyin
-        from pypinyin.constants import RE_HANS
+        from pypinyin.constants import PHRASES_DICT, RE_HANS
         from pypinyin.seg import mmseg
 
         self._pypinyin, self._hans, self._cut = pypinyin, RE_HANS, mmseg.seg.cut
+        # The segmenter's own sets, read directly (see _first_word), when it is the
+        # strict one this version of pypinyin makes; any other goes through its cut().
+        prefixes = getattr(getattr(mmseg.seg, "_prefix_set", None), "_set", None)
+        if isinstance(prefixes, set) and getattr(mmseg.seg, "_no_non_phrases", False):
+            self._prefixes, self._phrases = prefixes, PHRASES_DICT
 
     def __call__(self, name: str) -> tuple[str, str, str]:
         if self._pypinyin is None:
@@ -55,8 +65,10 @@ class NameKeys:
                 run_full, run_initials = self._han_run(run)
                 full.append(run_full)
                 initials.append(run_initials)
-            elif self._hans.search(run):
-                # A character pypinyin reads but the simple ranges miss: ask it whole.
+            elif any(map(self._hans.match, run)):
+                # A character pypinyin reads but the simple ranges miss (〇, 𠀀): ask it
+                # whole. Its pattern matches whole runs of them only, so a character at
+                # a time (「A〇」 came out 'a〇' when the run was searched whole).
                 return norm, pinyin_full(norm), pinyin_initials(norm)
             else:
                 full.append(run.lower())
@@ -64,10 +76,10 @@ class NameKeys:
         return norm, "".join(full), "".join(initials)
 
     def _han_run(self, run: str, *, whole: bool = True) -> tuple[str, str]:
-        done = self._runs.get(run)
+        done = None if whole else self._rest(run)
         if done is None:
             # Greedy segmentation: the run's words are its first word, then the rest's.
-            word = next(iter(self._cut(run)))
+            word = self._first_word(run)
             keys = self._word(word)
             if keys is None:
                 done = (pinyin_full(run), pinyin_initials(run))
@@ -78,10 +90,40 @@ class NameKeys:
                 done = keys
             # A whole name rarely comes back; the rest of one (科技有限公司) does.
             if not whole:
-                if len(self._runs) > self.memo:
-                    self._runs.clear()
+                if len(self._runs) >= self.memo:
+                    self._older, self._runs = self._runs, {}
                 self._runs[run] = done
         return done
+
+    def _rest(self, run: str) -> tuple[str, str] | None:
+        """The keys of a rest keyed before: the memo keeps two generations, so the rests
+        that keep coming back (科技有限公司) outlive the clearing of the rare ones."""
+        done = self._runs.get(run)
+        if done is None:
+            done = self._older.get(run)
+            if done is not None:
+                if len(self._runs) >= self.memo:
+                    self._older, self._runs = self._runs, {}
+                self._runs[run] = done
+        return done
+
+    def _first_word(self, run: str) -> str:
+        """The first word of a run of Chinese characters as pypinyin's segmenter cuts
+        it (``mmseg.seg``, greedy from the left): the longest phrase of its dictionary
+        that the run starts with, each shorter start being the start of some phrase;
+        else the first character. The segmenter itself is a generator that goes through
+        a method call a character (a third of keying a name)."""
+        prefixes, phrases = self._prefixes, self._phrases
+        if prefixes is None:
+            return str(next(iter(self._cut(run))))
+        word = run[0]
+        for end in range(2, len(run) + 1):
+            start = run[:end]
+            if start not in prefixes:
+                break
+            if start in phrases:
+                word = start
+        return word
 
     def _word(self, word: str) -> tuple[str, str] | None:
         """The pinyin and initials of a word, ``None`` when not one syllable a character."""
