@@ -22,7 +22,13 @@ from typing import cast
 
 from tuicrm.core.store import Store, utc_now
 from tuicrm.core.store.searchbuild import SearchIndexBuilder
-from tuicrm.core.text import name_grams, normalize_name, pinyin_full, pinyin_initials
+from tuicrm.core.text import (
+    common_grams,
+    name_grams,
+    normalize_name,
+    pinyin_full,
+    pinyin_initials,
+)
 
 REGIONS_2 = (
     "北京 上海 广州 深圳 杭州 南京 苏州 成都 重庆 武汉 西安 长沙 郑州 济南 青岛 大连 沈阳 "
@@ -197,6 +203,12 @@ def generate(
                                         seed, builder)
             wait(pending)
             timer.lap("rows")
+            if fresh:
+                common = common_grams(((g, len(ids)) for g, ids in grams_by_gram.items()),
+                                      count)
+                for gram in common:
+                    del grams_by_gram[gram]
+                store.add_common_grams(common)
             if fresh and builder is not None:
                 # The builder appends them on the other core while this one segments
                 # and builds the indexes.

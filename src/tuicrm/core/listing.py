@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from tuicrm.core.lookup import NAMES_HOLDING_SQL, common_gram
 from tuicrm.core.rows import CustomerRow, customer_row
 from tuicrm.core.search import SearchPlan, add_functions, plan_search
 from tuicrm.core.text import LETTER_BOUND
@@ -190,7 +191,12 @@ def _terms(store: Store, flt: ListFilter, *, name_walk: bool = False,
         terms.append(_Term("+next_due < ?",
                            "SELECT id FROM customers WHERE next_due < ?", (today,)))
     plan = plan_search(flt.text)
-    if plan is not None and plan.kind == "gram" and name_walk:
+    if plan is not None and plan.kind == "gram" and common_gram(store.conn, plan.norm):
+        # Too common to list (a bulk load left it out of the grams): each name is checked,
+        # along the sort's index for a page; it never drives.
+        terms.append(_Term("instr(name_norm, ?) > 0", NAMES_HOLDING_SQL, (plan.norm,),
+                           small=0, name_gram=True))
+    elif plan is not None and plan.kind == "gram" and name_walk:
         terms.append(_Term(
             "instr(name_norm, ?) > 0", "SELECT customer_id FROM name_grams WHERE gram = ?",
             (plan.norm,), small=SMALL_NAME_WALK if ascending else SMALL, name_gram=True))

@@ -64,13 +64,25 @@ def search_ids(conn: sqlite3.Connection, plan: SearchPlan, limit: int) -> list[i
         "SELECT id FROM customers WHERE name_norm > ? AND name_norm < ? "
         "ORDER BY name_norm LIMIT ?", [plan.norm, plan.norm + "\U0010ffff", limit]))
     if len(ids) < limit:
-        sql, params = match_ids_sql(plan)
+        sql, params = match_ids_sql(conn, plan)
         take(conn.execute(f"{sql} LIMIT ?", [*params, limit + len(seen)]))
     return ids
 
 
-def match_ids_sql(plan: SearchPlan) -> tuple[str, list[Any]]:
+def common_gram(conn: sqlite3.Connection, gram: str) -> bool:
+    """Whether a bulk load left this gram out of ``name_grams`` as too common to list
+    (see ``text.COMMON_GRAM_SHARE``): its names are checked one by one instead."""
+    return conn.execute("SELECT 1 FROM common_grams WHERE gram = ?", [gram]).fetchone() is not None
+
+
+#: The customers whose name holds a gram, checked name by name (see common_gram).
+NAMES_HOLDING_SQL = "SELECT id FROM customers WHERE instr(name_norm, ?) > 0"
+
+
+def match_ids_sql(conn: sqlite3.Connection, plan: SearchPlan) -> tuple[str, list[Any]]:
     """SQL giving the ids that match a search, in id order."""
+    if plan.kind == "gram" and common_gram(conn, plan.norm):
+        return f"{NAMES_HOLDING_SQL} ORDER BY id", [plan.norm]
     if plan.kind == "gram":
         return ("SELECT customer_id FROM name_grams WHERE gram = ? ORDER BY customer_id",
                 [plan.norm])

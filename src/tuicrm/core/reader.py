@@ -33,6 +33,7 @@ class Reader:
         try:
             self.conn.execute("SELECT name_norm, next_due FROM customers LIMIT 0")
             self.conn.execute("SELECT letter FROM name_letters LIMIT 0")
+            self.conn.execute("SELECT gram FROM common_grams LIMIT 0")
         except sqlite3.OperationalError as exc:
             self.conn.close()
             raise SchemaNotReady(str(exc)) from None

@@ -740,6 +740,13 @@ class Store:
         insert_gram_runs(self.conn, runs)
         self.rebuild_letters()
 
+    def add_common_grams(self, grams: Iterable[str]) -> None:
+        """Mark grams that a bulk load left out of ``name_grams`` as too common to list
+        (see ``text.COMMON_GRAM_SHARE``): searches for them check the names."""
+        with self.write() as conn:
+            conn.executemany("INSERT OR IGNORE INTO common_grams (gram) VALUES (?)",
+                             [(gram,) for gram in grams])
+
     def _drop_grams(self, customer_id: int, norm: str) -> None:
         self.conn.executemany(
             "DELETE FROM name_grams WHERE gram = ? AND customer_id = ?",
@@ -803,6 +810,7 @@ class Store:
         """Rebuild the short-query grams of every name, set-based, in one transaction."""
         with self.write() as conn:
             conn.execute("DELETE FROM name_grams")
+            conn.execute("DELETE FROM common_grams")  # every gram is listed again
             longest = conn.execute(
                 "SELECT coalesce(max(length(name_norm)), 0) FROM customers").fetchone()[0]
             conn.execute(_GRAMS_SQL.format(where=""), [longest])
@@ -846,7 +854,7 @@ class Store:
         plan = plan_search(query)
         if plan is None:
             return 0
-        sql, params = _match_ids_sql(plan)
+        sql, params = _match_ids_sql(self.conn, plan)
         return int(self.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
 
     def rows_by_id(self, ids: Sequence[int]) -> list[CustomerRow]:

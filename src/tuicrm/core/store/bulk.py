@@ -423,6 +423,7 @@ class BulkImport:
             self.store.resegment()
             self._rebuild_indexes()
             self.builder.adopt(self.store)
+            self.store.add_common_grams(self.grams.common)
             if self.redo:
                 self.store.reindex(sorted(self.redo))
             return

@@ -458,3 +458,12 @@ def m090_name_letters(db: Database) -> None:
         """
     )
     db.execute(LETTERS_FROM_GRAMS_SQL)
+
+
+@migrations()
+def m100_common_grams(db: Database) -> None:
+    """The name grams too common to list (see ``text.COMMON_GRAM_SHARE``): a bulk load
+    leaves their pairs out of ``name_grams``, and a search for one checks the names
+    instead. Empty until such a load; a gram listed here may still have pairs, which no
+    search reads."""
+    db.execute("CREATE TABLE common_grams (gram TEXT PRIMARY KEY) WITHOUT ROWID")

@@ -33,6 +33,7 @@ from tuicrm.core.store import (
     StoreError,
     insert_gram_runs,
 )
+from tuicrm.core.text import common_grams
 
 # How much lower than the loader's the builder thread's priority is (a nice value): 5
 # leaves it a quarter of a core it shares with the writer; with 10 (a tenth) the other
@@ -95,21 +96,27 @@ class GramBatches:
 
     A few dictionary appends a name, where the builder's SQL made and then sorted twenty
     million pairs for a million names (25 CPU seconds against 4, plus 5 to append them).
+    The grams common in the first batch (text.common_grams) are left out of it and of
+    every later one: :attr:`common` says which, for the store's ``common_grams``.
     """
 
     def __init__(self, batch: int = GRAM_BATCH) -> None:
         self.batch = batch
         self.gathered = 0
         self.runs: defaultdict[str, array[int]] = defaultdict(_ids)
+        self.common: frozenset[str] = frozenset()
+        self._first = True
 
     def add(self, first_id: int, norms: Sequence[str]) -> GramRuns | None:
         """Gather the grams of these names (ids from ``first_id`` on, above every id
         gathered before); a batch once it is full."""
         runs = self.runs
         pair = operator.add
+        common = self.common
         for customer_id, norm in enumerate(norms, first_id):
             grams = set(norm)
             grams.update(map(pair, norm, norm[1:]))
+            grams -= common
             for gram in grams:
                 runs[gram].append(customer_id)
         self.gathered += len(norms)
@@ -120,6 +127,12 @@ class GramBatches:
         if not self.gathered:
             return None
         runs = dict(self.runs)
+        if self._first:
+            self._first = False
+            self.common = common_grams(((g, len(ids)) for g, ids in runs.items()),
+                                       self.gathered)
+            for gram in self.common:
+                del runs[gram]
         self.runs = defaultdict(_ids)
         self.gathered = 0
         return runs
