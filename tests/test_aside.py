@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -44,3 +47,33 @@ def test_closing_early_stops_the_child() -> None:
     aside.close()
     assert first == (0, [0, 0, 0])
     assert not aside.child.is_alive()
+
+
+class _PairWire:
+    """Items as marshal takes them: a (number, list) pair as a list."""
+
+    def __init__(self) -> None:
+        self.received: list[Any] = []
+
+    def to_wire(self, item: tuple[Any, list[Any]]) -> list[Any]:
+        return [item[0], item[1]]
+
+    def from_wire(self, value: list[Any]) -> tuple[Any, list[Any]]:
+        self.received.append(value[0])
+        return value[0], value[1]
+
+
+@pytest.mark.parametrize(("items", "marshalled"), [
+    ([(1, [1, 1, 1]), (2, ["二", None, 2.5])], [1, 2]),
+    # A value marshal does not take travels pickled, as it is.
+    ([(1, [dt.date(2024, 3, 1)]), (2, [Decimal("1.5")]), (3, [3])], [3]),
+])
+def test_items_travel_through_a_wire(items: list[tuple[Any, list[Any]]],
+                                     marshalled: list[int]) -> None:
+    wire = _PairWire()
+    aside = Aside(iter(items), wire)
+    try:
+        assert list(aside) == items
+    finally:
+        aside.close()
+    assert wire.received == marshalled

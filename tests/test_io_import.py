@@ -284,6 +284,7 @@ def test_a_fresh_load_of_the_demo_data_writes_what_the_ordinary_import_writes(
     path = tmp_path / f"{table}.csv"
     export_file(demo_store, path, table=table)  # type: ignore[arg-type]
     monkeypatch.setattr(bulk, "CHUNK", 2)
+    monkeypatch.setattr(bulk, "SEGMENT_STEP", 40)  # segmented 40 customers at a time
     monkeypatch.setattr(searchbuild.GramBatches.__init__, "__defaults__", (3,))
     written: list[int] = []
     write_fresh = bulk.BulkImport._write_fresh

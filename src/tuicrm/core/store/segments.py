@@ -556,13 +556,7 @@ def segment(store: Store, rules: Rules, today: dt.date, ids: Sequence[int] | Non
         if ids is None:
             report.tiers = _tier_counts(conn, "SELECT tier FROM customers")
             report.customers = sum(report.tiers.values())
-            conn.execute(
-                "INSERT INTO segmentation_state (id, as_of, rules_fingerprint, at, customers) "
-                "VALUES (1, ?, ?, datetime('now'), ?) ON CONFLICT (id) DO UPDATE SET "
-                "as_of = excluded.as_of, rules_fingerprint = excluded.rules_fingerprint, "
-                "at = excluded.at, customers = excluded.customers",
-                [today.isoformat(), rules.fingerprint(), report.customers],
-            )
+            _record_everyone(conn, rules, today, report.customers)
         else:
             report.tiers = _tier_counts(
                 conn, "SELECT tier FROM customers WHERE id IN (SELECT value FROM json_each(?))",
@@ -571,6 +565,18 @@ def segment(store: Store, rules: Rules, today: dt.date, ids: Sequence[int] | Non
             report.customers = sum(report.tiers.values())
         conn.execute("DROP TABLE temp.seg")
     return report
+
+
+def _record_everyone(conn: sqlite3.Connection, rules: Rules, today: dt.date,
+                     customers: int) -> None:
+    """Record that everyone (``customers``) is segmented under ``rules`` as of ``today``."""
+    conn.execute(
+        "INSERT INTO segmentation_state (id, as_of, rules_fingerprint, at, customers) "
+        "VALUES (1, ?, ?, datetime('now'), ?) ON CONFLICT (id) DO UPDATE SET "
+        "as_of = excluded.as_of, rules_fingerprint = excluded.rules_fingerprint, "
+        "at = excluded.at, customers = excluded.customers",
+        [today.isoformat(), rules.fingerprint(), customers],
+    )
 
 
 def preview(store: Store, rules: Rules, today: dt.date, *, examples: int = 5
@@ -688,6 +694,13 @@ class RulesSegmenter:
     def tags(self, store: Store, customer_id: int) -> list[Tag]:
         """The computed tags of one customer, with their reasons."""
         return computed_tags(store, self.rules, self.today, customer_id)
+
+    def segmented_everyone(self, store: Store) -> None:
+        """Record that everyone is segmented, by a load that segmented each of its
+        customers as it wrote them (into a database that held none)."""
+        with store.write() as conn:
+            customers = conn.execute("SELECT count(*) FROM customers").fetchone()[0]
+            _record_everyone(conn, self.rules, self.today, customers)
 
 
 def make_segmenter(rules: Rules, today: dt.date) -> RulesSegmenter:
