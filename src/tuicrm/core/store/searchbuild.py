@@ -50,9 +50,9 @@ RUNS_AHEAD = 3
 # (a million documents: 22.8-23.9 CPU s with 8, 16 or 64 MiB) but the memory it takes.
 BUILD_HASH_BYTES = 16 * 1024 * 1024
 
-# The shadow tables of a full-text table that hold its documents and index (its config
-# stays the store's own).
-_SHADOW_TABLES = ("data", "idx", "content", "docsize")
+# The shadow tables of a full-text table that hold its index (its config stays the
+# store's own); its documents are the staged ones (see _external_content).
+_SHADOW_TABLES = ("data", "idx", "docsize")
 
 # Each gram's customer ids in ascending order (what Store.add_gram_runs takes).
 GramRuns = Mapping[str, Sequence[int]]
@@ -205,7 +205,9 @@ class SearchIndexBuilder:
                 # A scratch file: nothing to recover if the load fails.
                 conn.execute("PRAGMA journal_mode = OFF")
                 conn.execute("PRAGMA synchronous = OFF")
-                conn.execute(self.table_sql)
+                conn.execute("CREATE TABLE load_docs (id INTEGER PRIMARY KEY, name, pinyin, "
+                             "initials, contacts, facts, tags, notes)")
+                conn.execute(_external_content(self.table_sql))
                 conn.execute("INSERT INTO customer_search (customer_search, rank) "
                              "VALUES ('hashsize', ?)", [BUILD_HASH_BYTES])
                 # No merging while the documents come in: the optimize at the end merges
@@ -215,8 +217,6 @@ class SearchIndexBuilder:
                 conn.execute(self.grams_sql)
                 if self.grams_from_documents:
                     conn.execute("CREATE TABLE load_grams (gram TEXT, customer_id INTEGER)")
-                conn.execute("CREATE TABLE load_docs (id INTEGER PRIMARY KEY, name, pinyin, "
-                             "initials, contacts, facts, tags, notes)")
                 conn.execute("BEGIN")
                 while (run := self._next_run(conn)) is not None:
                     if isinstance(run, str):
@@ -229,7 +229,6 @@ class SearchIndexBuilder:
                 read_all = True
                 while self._index_staged(conn):
                     pass
-                conn.execute("DROP TABLE load_docs")
                 if self.grams_from_documents:
                     conn.execute(_SORT_GRAMS_SQL)
                     conn.execute("DROP TABLE load_grams")
@@ -307,6 +306,9 @@ class SearchIndexBuilder:
             table = f"customer_search_{shadow}"
             conn.execute(f"DELETE FROM main.{table}")
             conn.execute(f"INSERT INTO main.{table} SELECT * FROM search_build.{table}")
+        conn.execute("DELETE FROM main.customer_search_content")
+        conn.execute("INSERT INTO main.customer_search_content "
+                     "SELECT * FROM search_build.load_docs")
         if self.has_grams:
             conn.execute("DELETE FROM main.name_grams")
             conn.execute("INSERT INTO main.name_grams SELECT * FROM search_build.name_grams")
@@ -322,6 +324,15 @@ class SearchIndexBuilder:
             self.attached_to.conn.execute("DETACH DATABASE search_build")
             self.attached_to = None
         self.path.unlink(missing_ok=True)
+
+
+def _external_content(table_sql: str) -> str:
+    """The store's full-text table, reading its documents from the staged ones
+    (``load_docs``, laid out as the table's own content, id and a column each) instead
+    of keeping a copy: the builder writes each document once, not twice (a million
+    documents: 22.4 CPU s against 24.2); the store copies load_docs as the content."""
+    head, _, _ = table_sql.rstrip().rpartition(")")
+    return f"{head}, content = 'load_docs', content_rowid = 'id')"
 
 
 def _lower_priority() -> None:
