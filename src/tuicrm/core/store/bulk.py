@@ -416,7 +416,9 @@ class BulkImport:
             self._dropped_indexes.append(sql)
 
     def _rebuild_indexes(self) -> None:
-        create_indexes(self.conn, self._dropped_indexes)
+        builder = self.builder
+        create_indexes(self.conn, self._dropped_indexes,
+                       other_core_busy=builder.working if builder is not None else None)
         self._dropped_indexes.clear()
 
     def _finish(self) -> None:

@@ -195,6 +195,10 @@ class SearchIndexBuilder:
             self.ended = True
             self.runs.put(None)
 
+    def working(self) -> bool:
+        """Whether the thread is still building."""
+        return self.thread.is_alive()
+
     def _build(self) -> None:
         _lower_priority()
         read_all = False
