@@ -908,9 +908,13 @@ class FreshPlanner:
         if len(set(norms)) < len(norms):
             plan.repeated = True
             return plan
+        # The chunk's equal texts (a status, an owner, a date, a note used again) as one
+        # object each: marshal writes an object met again as a reference to the first,
+        # so the chunk travels smaller and is read back faster.
+        same: dict[str, str] = {}
         for customer_id, row, name_keys in zip(count(plan.first_id), valid, keys,
                                                strict=False):
-            _add_customer(plan.customers, customer_id, row, name_keys)
+            _add_customer(plan.customers, customer_id, row, name_keys, same)
             plan.tags.extend((customer_id, dim, value) for dim, value in row.tags)
         for customer_id, row in zip(count(plan.first_id), valid, strict=False):
             seen: set[tuple[str, str]] = set()
@@ -920,7 +924,7 @@ class FreshPlanner:
                     continue
                 seen.add(key)
                 _add_followup(plan.followups, plan.todos, self.next_followup, customer_id,
-                              record, self.user)
+                              record, self.user, same)
                 self.next_followup += 1
                 if record.get("next_date"):
                     plan.next_dues.append((record["next_date"], customer_id))
@@ -941,8 +945,10 @@ class FreshPlanner:
 
 
 def _add_customer(shapes: dict[tuple[str, ...], list[tuple[Any, ...]]], customer_id: int,
-                  row: ImportRow, keys: tuple[str, str, str]) -> None:
-    """Add a new customer's values to those of its shape (the fields its file gives)."""
+                  row: ImportRow, keys: tuple[str, str, str],
+                  same: dict[str, str] | None = None) -> None:
+    """Add a new customer's values to those of its shape (the fields its file gives);
+    with ``same``, equal texts of its fields become one object (see FreshPlanner.plan)."""
     fields = row.fields
     if row.custom or fields.get("kind", "enterprise") not in _KINDS:
         fields = dict(fields)
@@ -951,19 +957,25 @@ def _add_customer(shapes: dict[tuple[str, ...], list[tuple[Any, ...]]], customer
         if fields.get("kind", "enterprise") not in _KINDS:
             fields["kind"] = "enterprise"
     last_contact = max((f["date"] for f in row.followups if f.get("date")), default=None)
+    values: Iterable[Any] = fields.values()
+    if same is not None:
+        values = [same.setdefault(v, v) if v.__class__ is str else v for v in values]
     shapes.setdefault(tuple(fields), []).append(
-        (customer_id, row.name, *keys, last_contact, *fields.values()))
+        (customer_id, row.name, *keys, last_contact, *values))
 
 
 def _add_followup(followups: list[tuple[Any, ...]], todos: list[tuple[Any, ...]],
                   followup_id: int, customer_id: int, record: dict[str, Any],
-                  user: str) -> None:
-    """Add a new follow-up's values (see _INSERT_FOLLOWUP) and its to-dos'."""
+                  user: str, same: dict[str, str] | None = None) -> None:
+    """Add a new follow-up's values (see _INSERT_FOLLOWUP) and its to-dos'; with
+    ``same``, equal texts become one object."""
     owner = record.get("owner", "") or user
-    followups.append((
-        followup_id, customer_id, record["date"], record.get("method") or "其他",
-        record.get("participants", ""), record["content"], record.get("feedback", ""),
-        owner, record.get("next_date")))
+    texts: tuple[Any, ...] = (
+        record["date"], record.get("method") or "其他", record.get("participants", ""),
+        record["content"], record.get("feedback", ""), owner)
+    if same is not None:
+        texts = tuple(same.setdefault(t, t) for t in texts)
+    followups.append((followup_id, customer_id, *texts, record.get("next_date")))
     todos.extend((customer_id, followup_id, text, due, todo_owner or owner)
                  for text, due, todo_owner in record["todos"])
 
