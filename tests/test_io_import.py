@@ -646,3 +646,40 @@ def test_a_file_that_changes_encoding_midway_is_refused_whole(
     assert result.exit_code == 1
     assert "nothing imported" in result.output and "mixes encodings" in result.output
     assert store.customer_count() == 0
+
+
+# Cells that come back row after row, refused ones among them (each row is refused for
+# its own), with the template rows around them.
+_REPEATED_CELLS = [
+    *TEMPLATE_ROWS,
+    *([f"重复{i}公司", "总监", "制造业", "500-1000人", "2023-13-45", "80", "2024-01-10",
+       "高价值/工业设备/稳定合作", "", "2024-02-20:沟通新设备采购需求/预算待确认", "跟进中",
+       "经理"] for i in range(3)),
+    *([f"再来{i}公司", "总监", "制造业", "约200人", "2023-03-15", "80", "-",
+       "-/工业设备/" + "长" * 81, "", "2024-02-20:/无内容", "跟进中", "经理"]
+      for i in range(2)),
+    *TEMPLATE_ROWS[:2],
+]
+
+
+@pytest.mark.parametrize("seen_cells", [4_096, 2])
+def test_a_cell_read_again_reads_as_the_first_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seen_cells: int) -> None:
+    """A column remembers what a cell's text read as: every row comes out as if read
+    afresh, a refused cell is refused in each row, and no two rows share a record."""
+    from tuicrm.core.io import records
+    from tuicrm.core.io.api import plan_import
+
+    path = write_csv(tmp_path / "repeated.csv", _REPEATED_CELLS)
+    monkeypatch.setattr(records, "SEEN_CELLS", seen_cells)
+    remembered = list(plan_import(path).rows())
+    monkeypatch.setattr(records._Seen, "__call__", lambda self, value, read: read(value))
+    afresh = list(plan_import(path).rows())
+    assert remembered == afresh
+    n = len(TEMPLATE_ROWS)
+    assert [len(r.errors) for r in remembered[n:n + 5]] == [1, 1, 1, 2, 2]
+    assert [e.column for e in remembered[n + 3].errors] == ["细分标签(价值/需求/行为)",
+                                                       "跟进记录(时间/内容/反馈)"]
+    first, again = remembered[0], remembered[-2]
+    assert first.followups == again.followups
+    assert first.followups[0] is not again.followups[0]

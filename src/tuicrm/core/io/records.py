@@ -123,6 +123,31 @@ def parse_contact(text: str) -> dict[str, str]:
 
 Reader = Callable[[ImportRow, Any], None]
 
+#: Cell texts a column remembers what it read them as (see _Seen).
+SEEN_CELLS = 4_096
+_UNSEEN = object()
+
+
+class _Seen:
+    """What one column's cells read as, by their text: a status, an owner or a date
+    comes back row after row, and reading it again (checking for none, cleaning,
+    parsing) is most of the time a row takes. Bounded: cleared when full. A cell that
+    is refused raises each time, as it is not remembered."""
+
+    def __init__(self) -> None:
+        self.read: dict[str, Any] = {}
+
+    def __call__(self, value: Any, read: Callable[[Any], Any]) -> Any:
+        if value.__class__ is not str:
+            return read(value)
+        done = self.read.get(value, _UNSEEN)
+        if done is _UNSEEN:
+            done = read(value)
+            if len(self.read) >= SEEN_CELLS:
+                self.read.clear()
+            self.read[value] = done
+        return done
+
 
 class RowReader:
     """Reads the rows of one file through its :class:`Mapping`."""
@@ -195,15 +220,25 @@ class RowReader:
         if kind in ("line", "note"):
             clean = _line if kind == "line" else _note
 
+            def text_of(value: Any) -> str | None:
+                return None if is_none(value) else clean(value)
+
             def read_text(row: ImportRow, value: Any) -> None:
-                if not is_none(value):
-                    row.fields[key] = clean(value)
+                text = seen(value, text_of)
+                if text is not None:
+                    row.fields[key] = text
+            seen = _Seen()
             return read_text
         if kind == "date":
-            def read_date(row: ImportRow, value: Any) -> None:
+            def iso_of(value: Any) -> str | None:
                 date = parse_date(value)
-                if date is not None:
-                    row.fields[key] = date.isoformat()
+                return None if date is None else date.isoformat()
+
+            def read_date(row: ImportRow, value: Any) -> None:
+                iso = seen(value, iso_of)
+                if iso is not None:
+                    row.fields[key] = iso
+            seen = _Seen()
             return read_date
         if kind == "amount":
             def read_amount(row: ImportRow, value: Any) -> None:
@@ -218,16 +253,16 @@ class RowReader:
                     row.fields[key] = number
             return read_int
         if kind == "tags":
-            return _read_tags
+            return _remembered(_tags_of, _add_tags)
         if kind == "followup":
-            return _read_followup_cell
+            return _remembered(_followups_of, _add_followups)
         if kind == "actions":
             def read_actions(row: ImportRow, value: Any) -> None:
                 if not is_none(value):
                     row.actions = [_line(a) for a in split_items(cell_text(value))]
             return read_actions
         if kind == "scale":
-            return _read_scale
+            return _remembered(_scale_of, _add_scale)
         if kind == "contacts":
             def read_contacts(row: ImportRow, value: Any) -> None:
                 if not is_none(value):
@@ -272,18 +307,41 @@ class RowReader:
         return read
 
 
-def _read_tags(row: ImportRow, value: Any) -> None:
+def _remembered(read: Callable[[Any], Any], add: Callable[[ImportRow, Any], None]) -> Reader:
+    """A reader that reads a cell's text once (see _Seen) and adds what it read."""
+    seen = _Seen()
+
+    def reader(row: ImportRow, value: Any) -> None:
+        got = seen(value, read)
+        if got is not None:
+            add(row, got)
+    return reader
+
+
+# A tags cell (value/need/behaviours): the value tag, the need and the behaviour tags.
+_Tags = tuple[str | None, str | None, tuple[str, ...]]
+
+
+def _tags_of(value: Any) -> _Tags | None:
     if is_none(value):
-        return
+        return None
     parts = split_slash(cell_text(value))
     value_word, need, behaviours = ([*parts, "", ""][0], [*parts, "", ""][1], parts[2:])
-    if value_word and value_word not in DERIVED_VALUE_WORDS:
-        row.tags.append((VALUE_DIMENSION, _tag_value(value_word)))
-    if need and need not in ("-", "–"):
-        row.fields.setdefault("need_categories", _line(need))
-    for behaviour in behaviours:
-        if behaviour and behaviour not in ("-", "–"):
-            row.tags.append((BEHAVIOUR_DIMENSION, _tag_value(behaviour)))
+    return (
+        _tag_value(value_word) if value_word and value_word not in DERIVED_VALUE_WORDS
+        else None,
+        _line(need) if need and need not in ("-", "–") else None,
+        tuple(_tag_value(b) for b in behaviours if b and b not in ("-", "–")),
+    )
+
+
+def _add_tags(row: ImportRow, tags: _Tags) -> None:
+    value_tag, need, behaviours = tags
+    if value_tag is not None:
+        row.tags.append((VALUE_DIMENSION, value_tag))
+    if need is not None:
+        row.fields.setdefault("need_categories", need)
+    row.tags.extend((BEHAVIOUR_DIMENSION, b) for b in behaviours)
 
 
 def _tag_value(text: str) -> str:
@@ -293,28 +351,40 @@ def _tag_value(text: str) -> str:
     return value
 
 
-def _read_followup_cell(row: ImportRow, value: Any) -> None:
+def _followups_of(value: Any) -> tuple[tuple[str, str, str], ...] | None:
+    """A follow-up cell's records: (date, content, feedback) each."""
     if is_none(value):
-        return
+        return None
+    records = []
     for item in split_items(cell_text(value)):
         date, content, feedback = parse_dated_note(item)
         if not content:
             raise ValueError(f"{item!r} has no content after the date")
-        row.followups.append({
-            "date": date.isoformat(), "method": UNKNOWN_METHOD, "content": _note(content),
-            "feedback": _note(feedback), "todos": [],
-        })
+        records.append((date.isoformat(), _note(content), _note(feedback)))
+    return tuple(records)
 
 
-def _read_scale(row: ImportRow, value: Any) -> None:
+def _add_followups(row: ImportRow, records: tuple[tuple[str, str, str], ...]) -> None:
+    row.followups.extend({"date": date, "method": UNKNOWN_METHOD, "content": content,
+                          "feedback": feedback, "todos": []}
+                         for date, content, feedback in records)
+
+
+def _scale_of(value: Any) -> dict[str, Any] | None:
+    """A size cell as the fields it gives: a head count and revenue, or the text."""
     if is_none(value):
-        return
+        return None
     parsed = parse_scale(value)
     if parsed is None:
-        row.fields["size"] = _line(value)
-        return
+        return {"size": _line(value)}
     employees, revenue = parsed
+    fields: dict[str, Any] = {}
     if employees is not None:
-        row.fields["employees"] = employees
+        fields["employees"] = employees
     if revenue is not None:
-        row.fields["revenue"] = revenue
+        fields["revenue"] = revenue
+    return fields
+
+
+def _add_scale(row: ImportRow, fields: dict[str, Any]) -> None:
+    row.fields.update(fields)
