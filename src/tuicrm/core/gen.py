@@ -12,7 +12,6 @@ import math
 import random
 import sqlite3
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -21,9 +20,8 @@ from pathlib import Path
 from typing import cast
 
 from tuicrm.core.store import Store, utc_now
-from tuicrm.core.store.searchbuild import SearchIndexBuilder
+from tuicrm.core.store.searchbuild import GramBatches, SearchIndexBuilder
 from tuicrm.core.text import (
-    common_grams,
     name_grams,
     normalize_name,
     pinyin_full,
@@ -169,7 +167,7 @@ def generate(
     timer = _PhaseTimer(phase)
     batch = 20_000
     # Grams of a fresh load, gathered per gram in id order: one sorted insert at the end.
-    grams_by_gram: dict[str, list[int]] = defaultdict(list)
+    gathered = GramBatches(batch=None)
     # Into a new database file, the full-text index is built on another thread.
     building = fresh and isinstance(store.path, Path)
     with store.unjournaled(fresh), \
@@ -191,9 +189,7 @@ def generate(
                 rows = _batch(rng, start_index + offset, first_id + offset, n, end, reps, now)
                 names = [(cast(int, row[0]), cast(str, row[2])) for row in rows[0]]  # id, norm
                 if fresh:
-                    for customer_id, norm in names:
-                        for gram in name_grams(norm):
-                            grams_by_gram[gram].append(customer_id)
+                    gathered.add(first_id + offset, [norm for _, norm in names])
                     grams: list[tuple[str, int]] | None = None
                 else:
                     grams = sorted((gram, customer_id) for customer_id, norm in names
@@ -203,20 +199,15 @@ def generate(
                                         seed, builder)
             wait(pending)
             timer.lap("rows")
-            if fresh:
-                common = common_grams(((g, len(ids)) for g, ids in grams_by_gram.items()),
-                                      count)
-                for gram in common:
-                    del grams_by_gram[gram]
-                store.add_common_grams(common)
+            runs = gathered.take() or {}
+            store.add_common_grams(gathered.common)
             if fresh and builder is not None:
                 # The builder appends them on the other core while this one segments
                 # and builds the indexes.
-                builder.add_grams(grams_by_gram)
+                builder.add_grams(runs)
                 builder.end()
             elif fresh:
-                store.add_gram_runs(grams_by_gram)
-                grams_by_gram.clear()
+                store.add_gram_runs(runs)
                 timer.lap("grams")
             if fresh and builder is None:
                 store.reindex()

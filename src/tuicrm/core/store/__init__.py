@@ -738,7 +738,7 @@ class Store:
         self.conn.executemany(
             "INSERT OR IGNORE INTO name_grams (gram, customer_id) VALUES (?, ?)", pairs)
 
-    def add_gram_runs(self, runs: dict[str, list[int]]) -> None:
+    def add_gram_runs(self, runs: Mapping[str, Sequence[int]]) -> None:
         """Add the grams of new customers given as each gram's ids in ascending order,
         all above the ids already indexed: a bulk load appends them to the table in key
         order, gram by gram, without a sort of all the pairs (each run travels as one

@@ -100,7 +100,7 @@ class GramBatches:
     every later one: :attr:`common` says which, for the store's ``common_grams``.
     """
 
-    def __init__(self, batch: int = GRAM_BATCH) -> None:
+    def __init__(self, batch: int | None = GRAM_BATCH) -> None:
         self.batch = batch
         self.gathered = 0
         self.runs: defaultdict[str, array[int]] = defaultdict(_ids)
@@ -109,7 +109,8 @@ class GramBatches:
 
     def add(self, first_id: int, norms: Sequence[str]) -> GramRuns | None:
         """Gather the grams of these names (ids from ``first_id`` on, above every id
-        gathered before); a batch once it is full."""
+        gathered before); a batch once it is full (never, with a ``batch`` of ``None``:
+        :meth:`take` hands everything over as one)."""
         runs = self.runs
         pair = operator.add
         common = self.common
@@ -120,7 +121,7 @@ class GramBatches:
             for gram in grams:
                 runs[gram].append(customer_id)
         self.gathered += len(norms)
-        return self.take() if self.gathered >= self.batch else None
+        return self.take() if self.batch and self.gathered >= self.batch else None
 
     def take(self) -> GramRuns | None:
         """The grams gathered since the last batch (``None`` when there are none)."""
